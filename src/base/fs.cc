@@ -1,0 +1,121 @@
+#include "base/fs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+#include "base/strings.h"
+
+namespace berth {
+
+Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return FailErrno(errno, "open {}", path);
+  return UniqueFd(fd);
+}
+
+Result<std::string> read_all(int fd) {
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailErrno(errno, "read");
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> read_file(const std::string& path) {
+  UniqueFd fd = TRY(open_fd(path, O_RDONLY));
+  return TRY_CTX("read " + path, read_all(fd.get()));
+}
+
+Result<void> write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailErrno(errno, "write");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<void> write_file(const std::string& path, std::string_view data, mode_t mode) {
+  UniqueFd fd = TRY(open_fd(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  TRY_CTX("write " + path, write_all(fd.get(), data));
+  return {};
+}
+
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    UniqueFd fd = TRY(open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    if (auto r = write_all(fd.get(), data); !r) {
+      ::unlink(tmp.c_str());
+      return Err(r.error().context("write " + tmp));
+    }
+    if (::fsync(fd.get()) != 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return FailErrno(err, "fsync {}", tmp);
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return FailErrno(err, "rename {} to {}", tmp, path);
+  }
+  return {};
+}
+
+Result<void> make_dirs(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return FailErrno(ec.value(), "mkdir {}", path);
+  (void)mode;
+  return {};
+}
+
+Result<void> remove_all(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return FailErrno(ec.value(), "remove {}", path);
+  return {};
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string absolute_path(std::string_view path) {
+  std::string full;
+  if (!path.empty() && path[0] == '/') {
+    full = std::string(path);
+  } else {
+    char cwd[4096];
+    full = ::getcwd(cwd, sizeof(cwd)) ? std::string(cwd) + "/" + std::string(path) : std::string(path);
+  }
+  std::vector<std::string> out;
+  for (auto& part : split(full, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      if (!out.empty()) out.pop_back();
+      continue;
+    }
+    out.push_back(part);
+  }
+  return "/" + join(out, "/");
+}
+
+}  // namespace berth

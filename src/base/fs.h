@@ -1,0 +1,31 @@
+// Small filesystem helpers with errors that name the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace berth {
+
+Result<std::string> read_file(const std::string& path);
+// Writes data to an existing or new file (no rename); for cgroup and proc files.
+Result<void> write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes to a temp file in the same directory, fsyncs and renames over path.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p; existing directories are fine.
+Result<void> make_dirs(const std::string& path, mode_t mode = 0755);
+// rm -rf that does not cross into other mounts' trees; missing path is fine.
+Result<void> remove_all(const std::string& path);
+bool path_exists(const std::string& path);
+Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
+// Writes all of data to fd, retrying on EINTR and short writes.
+Result<void> write_all(int fd, std::string_view data);
+Result<std::string> read_all(int fd);
+// Absolute, lexically cleaned path ("a/../b" -> "/cwd/b"), no symlinks resolved.
+std::string absolute_path(std::string_view path);
+
+}  // namespace berth

@@ -1,0 +1,56 @@
+// Spawning and waiting for host processes (hooks, helpers, tests).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+
+namespace berth {
+
+struct SpawnOptions {
+  std::string path;                // executable; argv[0] when empty
+  std::vector<std::string> argv;
+  std::optional<std::vector<std::string>> env;  // inherit when unset
+  int stdin_fd = -1;               // -1: /dev/null
+  int stdout_fd = -1;              // -1: inherit
+  int stderr_fd = -1;              // -1: inherit
+  std::string cwd;
+};
+
+// Owns a child process: kills and reaps it on destruction unless waited for or released.
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ChildProcess(pid_t pid, UniqueFd pidfd) : pid_(pid), pidfd_(std::move(pidfd)) {}
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&& other) noexcept;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  int pidfd() const { return pidfd_.get(); }
+  // Waits for exit; returns the wait status (WIFEXITED...). With a timeout, kills the child
+  // with SIGKILL when it expires and returns a Unavailable error.
+  Result<int> wait(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // Gives up ownership: the process is no longer killed or reaped.
+  pid_t release();
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;
+};
+
+Result<ChildProcess> spawn(const SpawnOptions& opts);
+
+// Exit code in the shell's convention: the exit status, or 128 + signal.
+int exit_code_from_status(int status);
+
+// Runs argv to completion and returns its stdout; fails when it exits non-zero.
+Result<std::string> run_capture(const std::vector<std::string>& argv);
+
+}  // namespace berth

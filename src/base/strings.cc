@@ -1,0 +1,62 @@
+#include "base/strings.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace berth {
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find(sep, start);
+    out.emplace_back(s.substr(start, pos - start));
+    if (pos == std::string_view::npos) break;
+    start = pos + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+Result<int64_t> parse_int(std::string_view s, std::string_view what) {
+  std::string text(trim(s));
+  if (text.empty()) return Fail(ErrorCode::InvalidArgument, "{}: empty number", what);
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 0);
+  if (errno != 0 || end == nullptr || *end != '\0')
+    return Fail(ErrorCode::InvalidArgument, "{}: invalid number \"{}\"", what, text);
+  return static_cast<int64_t>(v);
+}
+
+Result<uint64_t> parse_uint(std::string_view s, std::string_view what) {
+  std::string text(trim(s));
+  if (text.empty() || text[0] == '-')
+    return Fail(ErrorCode::InvalidArgument, "{}: invalid number \"{}\"", what, text);
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 0);
+  if (errno != 0 || end == nullptr || *end != '\0')
+    return Fail(ErrorCode::InvalidArgument, "{}: invalid number \"{}\"", what, text);
+  return static_cast<uint64_t>(v);
+}
+
+}  // namespace berth

@@ -1,0 +1,22 @@
+// Small string helpers: split, join, trim and checked number parsing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+
+namespace berth {
+
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view trim(std::string_view s);
+bool starts_with(std::string_view s, std::string_view prefix);
+
+// Parses a whole decimal (or 0x hex) number; "what" names the input in the error.
+Result<int64_t> parse_int(std::string_view s, std::string_view what);
+Result<uint64_t> parse_uint(std::string_view s, std::string_view what);
+
+}  // namespace berth

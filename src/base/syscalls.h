@@ -1,0 +1,47 @@
+// Raw wrappers for the syscalls glibc 2.36 lacks. They return -1 and set errno like libc.
+#pragma once
+
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace berth::sys {
+
+inline int pidfd_open(pid_t pid, unsigned flags = 0) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags));
+}
+inline int pidfd_send_signal(int pidfd, int sig, unsigned flags = 0) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, flags));
+}
+inline int openat2(int dirfd, const char* path, const open_how* how) {
+  return static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof(*how)));
+}
+inline int pivot_root(const char* new_root, const char* put_old) {
+  return static_cast<int>(::syscall(SYS_pivot_root, new_root, put_old));
+}
+inline int mount_setattr(int dirfd, const char* path, unsigned flags, mount_attr* attr) {
+  return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(*attr)));
+}
+inline int open_tree(int dirfd, const char* path, unsigned flags) {
+  return static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags));
+}
+inline int move_mount(int from_dirfd, const char* from, int to_dirfd, const char* to,
+                      unsigned flags) {
+  return static_cast<int>(::syscall(SYS_move_mount, from_dirfd, from, to_dirfd, to, flags));
+}
+// fork-like clone: the child continues on a copy of the caller's stack.
+inline pid_t clone_fork(unsigned long flags) {
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+inline int seccomp(unsigned op, unsigned flags, void* args) {
+  return static_cast<int>(::syscall(SYS_seccomp, op, flags, args));
+}
+inline pid_t gettid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+}  // namespace berth::sys

@@ -1,0 +1,1 @@
+int berth_runtime_anchor;
