@@ -79,10 +79,16 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
 }
 
 Result<void> make_dirs(const std::string& path, mode_t mode) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return FailErrno(ec.value(), "mkdir {}", path);
-  (void)mode;
+  std::string partial;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) {
+      if (partial.empty()) partial = "/";
+      continue;
+    }
+    if (!partial.empty() && partial.back() != '/') partial += '/';
+    partial += part;
+    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST) return FailErrno(errno, "mkdir {}", partial);
+  }
   return {};
 }
 

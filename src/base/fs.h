@@ -18,7 +18,7 @@ Result<void> write_file(const std::string& path, std::string_view data, mode_t m
 Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p; existing directories are fine.
 Result<void> make_dirs(const std::string& path, mode_t mode = 0755);
-// rm -rf that does not cross into other mounts' trees; missing path is fine.
+// rm -rf; a missing path is fine. Callers unmount first: it does not stop at mount points.
 Result<void> remove_all(const std::string& path);
 bool path_exists(const std::string& path);
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);

@@ -21,6 +21,7 @@ struct IdMapping {
   uint32_t container_id = 0;
   uint32_t host_id = 0;
   uint32_t size = 0;
+  bool operator==(const IdMapping&) const = default;
 };
 
 struct User {
@@ -28,26 +29,31 @@ struct User {
   uint32_t gid = 0;
   std::optional<uint32_t> umask;
   std::vector<uint32_t> additional_gids;
+  bool operator==(const User&) const = default;
 };
 
 struct Rlimit {
   std::string type;  // "RLIMIT_NOFILE"...
   uint64_t hard = 0;
   uint64_t soft = 0;
+  bool operator==(const Rlimit&) const = default;
 };
 
 struct Capabilities {
   std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+  bool operator==(const Capabilities&) const = default;
 };
 
 struct ConsoleSize {
   uint32_t height = 0;
   uint32_t width = 0;
+  bool operator==(const ConsoleSize&) const = default;
 };
 
 struct IoPriority {
   std::string io_class;  // IOPRIO_CLASS_RT | IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE
   int priority = 0;
+  bool operator==(const IoPriority&) const = default;
 };
 
 struct Scheduler {
@@ -56,6 +62,7 @@ struct Scheduler {
   int32_t priority = 0;
   std::vector<std::string> flags;
   uint64_t runtime = 0, deadline = 0, period = 0;
+  bool operator==(const Scheduler&) const = default;
 };
 
 struct Process {
@@ -73,11 +80,13 @@ struct Process {
   std::string selinux_label;
   std::optional<IoPriority> io_priority;
   std::optional<Scheduler> scheduler;
+  bool operator==(const Process&) const = default;
 };
 
 struct Root {
   std::string path;
   bool readonly = false;
+  bool operator==(const Root&) const = default;
 };
 
 struct Mount {
@@ -87,6 +96,7 @@ struct Mount {
   std::vector<std::string> options;
   std::vector<IdMapping> uid_mappings;
   std::vector<IdMapping> gid_mappings;
+  bool operator==(const Mount&) const = default;
 };
 
 struct Hook {
@@ -94,6 +104,7 @@ struct Hook {
   std::vector<std::string> args;
   std::vector<std::string> env;
   std::optional<int> timeout;  // seconds, > 0
+  bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
@@ -103,6 +114,7 @@ struct Hooks {
   std::vector<Hook> start_container;
   std::vector<Hook> poststart;
   std::vector<Hook> poststop;
+  bool operator==(const Hooks&) const = default;
 };
 
 enum class NamespaceType { Pid, Network, Mount, Ipc, Uts, User, Cgroup, Time };
@@ -112,6 +124,7 @@ std::optional<NamespaceType> namespace_from_string(std::string_view s);
 struct Namespace {
   NamespaceType type = NamespaceType::Mount;
   std::string path;  // join this namespace instead of creating one
+  bool operator==(const Namespace&) const = default;
 };
 
 struct Device {
@@ -122,6 +135,7 @@ struct Device {
   std::optional<uint32_t> file_mode;
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
+  bool operator==(const Device&) const = default;
 };
 
 struct DeviceRule {
@@ -130,12 +144,14 @@ struct DeviceRule {
   std::optional<int64_t> major;
   std::optional<int64_t> minor;
   std::string access;  // subset of "rwm" (empty = rwm)
+  bool operator==(const DeviceRule&) const = default;
 };
 
 struct Memory {
   std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
   std::optional<uint64_t> swappiness;
   std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
+  bool operator==(const Memory&) const = default;
 };
 
 struct Cpu {
@@ -148,20 +164,24 @@ struct Cpu {
   std::string cpus;
   std::string mems;
   std::optional<bool> idle;
+  bool operator==(const Cpu&) const = default;
 };
 
 struct Pids {
   int64_t limit = 0;  // <= 0: unlimited
+  bool operator==(const Pids&) const = default;
 };
 
 struct WeightDevice {
   int64_t major = 0, minor = 0;
   std::optional<uint16_t> weight, leaf_weight;
+  bool operator==(const WeightDevice&) const = default;
 };
 
 struct ThrottleDevice {
   int64_t major = 0, minor = 0;
   uint64_t rate = 0;
+  bool operator==(const ThrottleDevice&) const = default;
 };
 
 struct BlockIo {
@@ -169,25 +189,30 @@ struct BlockIo {
   std::vector<WeightDevice> weight_device;
   std::vector<ThrottleDevice> throttle_read_bps_device, throttle_write_bps_device;
   std::vector<ThrottleDevice> throttle_read_iops_device, throttle_write_iops_device;
+  bool operator==(const BlockIo&) const = default;
 };
 
 struct HugepageLimit {
   std::string page_size;  // "2MB"
   uint64_t limit = 0;
+  bool operator==(const HugepageLimit&) const = default;
 };
 
 struct NetworkPriority {
   std::string name;
   uint32_t priority = 0;
+  bool operator==(const NetworkPriority&) const = default;
 };
 
 struct NetworkResources {
   std::optional<uint32_t> class_id;
   std::vector<NetworkPriority> priorities;
+  bool operator==(const NetworkResources&) const = default;
 };
 
 struct RdmaLimit {
   std::optional<uint32_t> hca_handles, hca_objects;
+  bool operator==(const RdmaLimit&) const = default;
 };
 
 struct Resources {
@@ -200,6 +225,7 @@ struct Resources {
   std::optional<NetworkResources> network;
   std::map<std::string, RdmaLimit> rdma;
   std::map<std::string, std::string> unified;  // cgroup v2 file -> value
+  bool operator==(const Resources&) const = default;
 };
 
 struct SeccompArg {
@@ -207,6 +233,7 @@ struct SeccompArg {
   uint64_t value = 0;
   uint64_t value_two = 0;
   std::string op;  // SCMP_CMP_NE, SCMP_CMP_LT, ... SCMP_CMP_MASKED_EQ
+  bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompSyscall {
@@ -214,6 +241,7 @@ struct SeccompSyscall {
   std::string action;  // SCMP_ACT_ERRNO, ...
   std::optional<uint32_t> errno_ret;
   std::vector<SeccompArg> args;
+  bool operator==(const SeccompSyscall&) const = default;
 };
 
 struct Seccomp {
@@ -224,16 +252,19 @@ struct Seccomp {
   std::string listener_path;
   std::string listener_metadata;
   std::vector<SeccompSyscall> syscalls;
+  bool operator==(const Seccomp&) const = default;
 };
 
 struct Personality {
   std::string domain;  // LINUX | LINUX32
   std::vector<std::string> flags;
+  bool operator==(const Personality&) const = default;
 };
 
 struct TimeOffset {
   int64_t secs = 0;
   uint32_t nanosecs = 0;
+  bool operator==(const TimeOffset&) const = default;
 };
 
 struct Linux {
@@ -254,6 +285,7 @@ struct Linux {
 
   bool has_namespace(NamespaceType t) const;
   const Namespace* find_namespace(NamespaceType t) const;
+  bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -266,6 +298,7 @@ struct Spec {
   std::optional<Hooks> hooks;
   std::map<std::string, std::string> annotations;
   std::optional<Linux> linux;
+  bool operator==(const Spec&) const = default;
 };
 
 // Parses config.json text. Every error names the JSON path of the offending field
@@ -298,6 +331,7 @@ struct State {
   std::string created;  // RFC 3339 with nanoseconds
   std::string owner;
   std::map<std::string, std::string> annotations;
+  bool operator==(const State&) const = default;
 };
 
 // runc's `state` JSON: ociVersion, id, pid, status, bundle, rootfs, created, owner, annotations.

@@ -1,1 +1,0 @@
-int berth_runtime_anchor;
