@@ -11,7 +11,8 @@
 # and prints a markdown table with ratios plus the issue's targets (PASS/MISS).
 #
 # Environment: N_DOCKER (default 30) runs for docker, which is slow; BENCH_N is the default N;
-# BENCH_BARE=0 drops the extra "bare bundle" berth row.
+# BENCH_ROUNDS (default 10) rounds the runs are interleaved in; BENCH_BARE=0 drops the extra
+# "bare bundle" berth row. See docs/design/benchmarks.md.
 #
 # Nothing is left behind: the temp dir (rootfs, bundles, runtime roots, dockerd's data and exec
 # roots) is removed, the dockerd this script started is stopped, and cgroups named after this
@@ -20,7 +21,7 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: bench/runtime.sh BERTH_BINARY [N]   (env: N_DOCKER=30, BENCH_BARE=1)" >&2
+  echo "usage: bench/runtime.sh BERTH_BINARY [N]   (env: N_DOCKER=30, BENCH_ROUNDS=10, BENCH_BARE=1)" >&2
   exit 2
 }
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then usage; fi
@@ -194,6 +195,7 @@ make_config "$rootfs" BARE "${probe_args[@]}" >"$tmp/bundle-bare-probe/config.js
 keys=() labels=() counts=() fns=() totals=() done_runs=() notes=()
 wrap=() # command prefix: a timeout while probing, nothing while timing
 rounds=${BENCH_ROUNDS:-10}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || usage
 
 # first_error FILE...: the first non-empty line of the files, runc's logfmt unwrapped, made safe
 # for a markdown table cell.

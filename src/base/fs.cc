@@ -56,7 +56,8 @@ Result<void> write_file(const std::string& path, std::string_view data, mode_t m
   return {};
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                               bool durable) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     UniqueFd fd = TRY(open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
@@ -64,7 +65,7 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
       ::unlink(tmp.c_str());
       return Err(r.error().context("write " + tmp));
     }
-    if (::fsync(fd.get()) != 0) {
+    if (durable && ::fsync(fd.get()) != 0) {
       int err = errno;
       ::unlink(tmp.c_str());
       return FailErrno(err, "fsync {}", tmp);

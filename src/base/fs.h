@@ -14,8 +14,10 @@ namespace berth {
 Result<std::string> read_file(const std::string& path);
 // Writes data to an existing or new file (no rename); for cgroup and proc files.
 Result<void> write_file(const std::string& path, std::string_view data, mode_t mode = 0644);
-// Writes to a temp file in the same directory, fsyncs and renames over path.
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes to a temp file in the same directory and renames it over path: readers see the old
+// or the new content, never a mix. durable also fsyncs before the rename (survives power loss).
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                               bool durable = false);
 // mkdir -p; existing directories are fine.
 Result<void> make_dirs(const std::string& path, mode_t mode = 0755);
 // rm -rf; a missing path is fine. Callers unmount first: it does not stop at mount points.

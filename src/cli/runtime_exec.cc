@@ -61,13 +61,13 @@ void add_runtime_exec(CLI::App& rt, RuntimeGlobals& g) {
   cmd->add_option("-p,--process", f->process_file, "process.json to run instead of the command");
   cmd->add_option("--console-socket", f->console_socket, "unix socket that receives the pty master");
   cmd->add_option("--cwd", f->cwd, "working directory in the container");
-  cmd->add_option("-e,--env", f->env, "environment variable KEY=VALUE");
+  cmd->add_option("-e,--env", f->env, "environment variable KEY=VALUE")->allow_extra_args(false);
   cmd->add_flag("-t,--tty", f->tty, "allocate a terminal");
   cmd->add_option("-u,--user", f->user, "UID[:GID]");
-  cmd->add_option("-g,--additional-gids", f->additional_gids, "additional group id");
+  cmd->add_option("-g,--additional-gids", f->additional_gids, "additional group id")->allow_extra_args(false);
   cmd->add_flag("-d,--detach", f->detach, "do not wait for the process");
   cmd->add_option("--pid-file", f->pid_file, "file to write the process id to");
-  cmd->add_option("-c,--cap", f->caps, "add a capability");
+  cmd->add_option("-c,--cap", f->caps, "add a capability")->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", f->no_new_privs, "set no_new_privs");
   cmd->add_option("id", f->id, "container id")->required();
   cmd->prefix_command();

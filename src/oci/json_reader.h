@@ -55,10 +55,12 @@ Result<void> read(const Json& j, const std::string& path, bool& out);
 // "an unsigned 32-bit integer", "a signed 64-bit integer", ...
 std::string integer_name(bool is_signed, size_t bits);
 
+// Integers of any width except bool; JSON numbers outside T's range are errors.
 template <class T>
-requires(std::is_integral_v<T> &&
-         !std::is_same_v<T, bool>) Result<void> read(const Json& j, const std::string& path,
-                                                     T& out) {
+concept JsonInteger = std::is_integral_v<T> && !std::is_same_v<T, bool>;
+
+template <JsonInteger T>
+Result<void> read(const Json& j, const std::string& path, T& out) {
   constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<T>::max());
   constexpr int64_t kMin =
       std::is_signed_v<T> ? static_cast<int64_t>(std::numeric_limits<T>::min()) : 0;

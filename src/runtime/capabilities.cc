@@ -175,12 +175,20 @@ Result<CapabilitySets> resolve_capabilities(const oci::Capabilities& caps, int l
                 "and the kernel allows no effective capability that is not permitted",
                 *i, caps.effective[*i]);
   }
-  if (auto i = first_in(caps.ambient, out.ambient & ~(out.permitted & out.inheritable))) {
-    return Fail(ErrorCode::InvalidArgument,
-                "process.capabilities.ambient[{}]: {} must also be in process.capabilities."
-                "permitted and process.capabilities.inheritable to be ambient",
-                *i, caps.ambient[*i]);
+  // runc's own default spec lists ambient capabilities that are not inheritable; the kernel
+  // cannot raise those, and runc skips them. Do the same, but say so.
+  uint64_t unraisable = out.ambient & ~(out.permitted & out.inheritable);
+  for (size_t i = 0; unraisable && i < caps.ambient.size(); ++i) {
+    auto cap = capability_from_name(caps.ambient[i]);
+    if (!cap || !(unraisable & bit(*cap))) continue;
+    if (warnings) {
+      warnings->push_back(fmt::format(
+          "process.capabilities.ambient[{}]: {} is not both permitted and inheritable, so it "
+          "cannot be ambient; ignored",
+          i, caps.ambient[i]));
+    }
   }
+  out.ambient &= ~unraisable;
   return out;
 }
 

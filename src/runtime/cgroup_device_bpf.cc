@@ -37,8 +37,12 @@ bpf_insn load_u32(uint8_t dst, uint8_t src, int16_t off) {
 bpf_insn alu32_imm(uint8_t op, uint8_t dst, int32_t imm) {
   return insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
 }
-bpf_insn mov64_reg(uint8_t dst, uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn mov64_imm(uint8_t dst, int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
+bpf_insn mov64_reg(uint8_t dst, uint8_t src) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn mov64_imm(uint8_t dst, int32_t imm) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
 // if (u32)w_dst != (u32)imm goto pc + 1 + off
 bpf_insn jne32_imm(uint8_t dst, uint32_t imm, int16_t off) {
   return insn(BPF_JMP32 | BPF_JNE | BPF_K, dst, 0, off, static_cast<int32_t>(imm));
@@ -97,9 +101,7 @@ std::vector<bpf_insn> rule_block(const oci::DeviceRule& rule) {
   return block;
 }
 
-long bpf(int cmd, bpf_attr* attr) {
-  return ::syscall(SYS_bpf, cmd, attr, sizeof(*attr));
-}
+long bpf(int cmd, bpf_attr* attr) { return ::syscall(SYS_bpf, cmd, attr, sizeof(*attr)); }
 
 }  // namespace
 

@@ -39,9 +39,12 @@ std::string shown(std::string_view value) {
 
 std::string_view to_string(CgroupLayout layout) {
   switch (layout) {
-    case CgroupLayout::V1: return "v1";
-    case CgroupLayout::V2: return "v2";
-    case CgroupLayout::Hybrid: return "hybrid";
+    case CgroupLayout::V1:
+      return "v1";
+    case CgroupLayout::V2:
+      return "v2";
+    case CgroupLayout::Hybrid:
+      return "hybrid";
   }
   return "unknown";
 }
@@ -152,7 +155,8 @@ Result<std::string> cgroup_relative_path(const std::string& cgroups_path,
     if (part.empty()) continue;
     if (part == "." || part == "..") {
       return Fail(ErrorCode::InvalidArgument,
-                  "linux.cgroupsPath \"{}\": \"{}\" components are not allowed", cgroups_path, part);
+                  "linux.cgroupsPath \"{}\": \"{}\" components are not allowed", cgroups_path,
+                  part);
     }
     parts.push_back(part);
   }
@@ -173,9 +177,12 @@ Result<std::unique_ptr<CgroupManager>> make_cgroup_manager(CgroupLayout layout,
   std::string root = mount_root;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   switch (layout) {
-    case CgroupLayout::V1: return make_cgroup_v1_manager(std::move(fs), root, rel, false);
-    case CgroupLayout::Hybrid: return make_cgroup_v1_manager(std::move(fs), root, rel, true);
-    case CgroupLayout::V2: return make_cgroup_v2_manager(std::move(fs), root, rel);
+    case CgroupLayout::V1:
+      return make_cgroup_v1_manager(std::move(fs), root, rel, false);
+    case CgroupLayout::Hybrid:
+      return make_cgroup_v1_manager(std::move(fs), root, rel, true);
+    case CgroupLayout::V2:
+      return make_cgroup_v2_manager(std::move(fs), root, rel);
   }
   return Fail(ErrorCode::InvalidArgument, "unknown cgroup layout");
 }
@@ -334,8 +341,8 @@ Result<void> validate_unified_key(std::string_view key) {
     return Fail(ErrorCode::InvalidArgument,
                 "linux.resources.unified: \"{}\" is not a cgroup control file name", key);
   }
-  for (std::string_view reserved : {"cgroup.procs", "cgroup.threads", "cgroup.kill",
-                                    "cgroup.freeze"}) {
+  for (std::string_view reserved :
+       {"cgroup.procs", "cgroup.threads", "cgroup.kill", "cgroup.freeze"}) {
     if (key == reserved) {
       return Fail(ErrorCode::InvalidArgument,
                   "linux.resources.unified: \"{}\" is managed by the runtime, not a resource", key);

@@ -48,13 +48,13 @@ class CgroupManager {
   // On failure removes whatever it created. An existing, empty cgroup is reused; one that
   // already has processes is a Conflict.
   virtual Result<void> create(const oci::Resources* resources) = 0;
-  virtual Result<void> add_process(pid_t pid) = 0;      // cgroup.procs in every hierarchy
+  virtual Result<void> add_process(pid_t pid) = 0;  // cgroup.procs in every hierarchy
   virtual Result<void> update(const oci::Resources& resources) = 0;
-  virtual Result<void> freeze() = 0;   // returns once the cgroup is frozen
+  virtual Result<void> freeze() = 0;  // returns once the cgroup is frozen
   virtual Result<void> thaw() = 0;
   virtual Result<bool> is_frozen() = 0;
-  virtual Result<std::vector<pid_t>> pids() = 0;        // every process, sorted
-  virtual Result<void> kill_all(int signal) = 0;        // every process in the cgroup
+  virtual Result<std::vector<pid_t>> pids() = 0;  // every process, sorted
+  virtual Result<void> kill_all(int signal) = 0;  // every process in the cgroup
   virtual Result<CgroupStats> stats() = 0;
   // Removes the cgroup directories (retrying briefly while they drain). Missing is fine.
   virtual Result<void> destroy() = 0;

@@ -13,7 +13,7 @@ namespace berth::runtime {
 namespace {
 
 const std::vector<std::string> kV1Controllers = {
-    "memory", "cpu",     "cpuacct", "cpuset",  "pids", "devices",   "freezer",
+    "memory", "cpu",     "cpuacct", "cpuset",   "pids", "devices",   "freezer",
     "blkio",  "hugetlb", "net_cls", "net_prio", "rdma", "perf_event"};
 constexpr int kFreezeTimeoutMs = 5000;
 // The kernel's "no limit" for v1 memory files: PAGE_COUNTER_MAX pages, 9223372036854771712.
@@ -23,9 +23,7 @@ bool contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-std::string device_id(const std::optional<int64_t>& id) {
-  return id ? std::to_string(*id) : "*";
-}
+std::string device_id(const std::optional<int64_t>& id) { return id ? std::to_string(*id) : "*"; }
 
 // A v1 devices.allow / devices.deny line: "c 1:3 rwm", "a *:* rwm".
 std::string device_line(const oci::DeviceRule& rule) {
@@ -78,14 +76,16 @@ class CgroupV1Manager final : public CgroupManager {
 
   Result<void> add_process(pid_t pid) override {
     if (pid <= 0) return Fail(ErrorCode::InvalidArgument, "add process {} to cgroup {}", pid, rel_);
-    for (auto& dir : paths()) TRY(cgroup::write_file(*fs_, dir, "cgroup.procs", std::to_string(pid)));
+    for (auto& dir : paths())
+      TRY(cgroup::write_file(*fs_, dir, "cgroup.procs", std::to_string(pid)));
     return {};
   }
 
   Result<void> update(const oci::Resources& resources) override {
     TRY(validate(resources));
     for (auto& dir : paths()) {
-      if (!fs_->exists(dir)) return Fail(ErrorCode::NotFound, "update cgroup {}: it does not exist", dir);
+      if (!fs_->exists(dir))
+        return Fail(ErrorCode::NotFound, "update cgroup {}: it does not exist", dir);
     }
     if (hybrid_) {
       std::vector<std::string> created;
@@ -118,8 +118,8 @@ class CgroupV1Manager final : public CgroupManager {
   Result<void> thaw() override {
     std::string dir = TRY(dir_of("freezer", "thaw"));
     TRY(cgroup::write_file(*fs_, dir, "freezer.state", "THAWED"));
-    return cgroup::poll_until(
-        [&]() -> Result<bool> { return !TRY(is_frozen()); }, kFreezeTimeoutMs, "thaw " + dir);
+    return cgroup::poll_until([&]() -> Result<bool> { return !TRY(is_frozen()); }, kFreezeTimeoutMs,
+                              "thaw " + dir);
   }
 
   Result<bool> is_frozen() override {
@@ -136,8 +136,10 @@ class CgroupV1Manager final : public CgroupManager {
     bool frozen = false;
     if (root_of("freezer")) {
       auto f = freeze();
-      if (f) frozen = true;
-      else log::warn("kill processes of {} without freezing: {}", rel_, f.error().what());
+      if (f)
+        frozen = true;
+      else
+        log::warn("kill processes of {} without freezing: {}", rel_, f.error().what());
     }
     auto sent = [&]() -> Result<void> { return cgroup::signal_pids(TRY(pids()), signal); }();
     if (frozen) TRY(thaw());
@@ -237,7 +239,21 @@ class CgroupV1Manager final : public CgroupManager {
   }
 
   Result<void> validate(const oci::Resources& r) const {
-    for (size_t i = 0; i < r.devices.size(); ++i) TRY(cgroup::validate_device_rule(r.devices[i], i));
+    for (size_t i = 0; i < r.devices.size(); ++i) {
+      auto& d = r.devices[i];
+      TRY(cgroup::validate_device_rule(d, i));
+      // The v1 kernel reads any "a" line as all devices with all access: a narrower "a" rule
+      // would silently widen to everything, so it is refused.
+      bool all_access = d.access.empty() || (d.access.find('r') != std::string::npos &&
+                                             d.access.find('w') != std::string::npos &&
+                                             d.access.find('m') != std::string::npos);
+      if ((d.type.empty() || d.type == "a") && (d.major || d.minor || !all_access)) {
+        return Fail(ErrorCode::InvalidArgument,
+                    "linux.resources.devices[{}]: cgroup v1 cannot narrow a type \"a\" rule by "
+                    "number or access; use separate \"b\" and \"c\" rules",
+                    i);
+      }
+    }
     for (auto& limit : r.hugepage_limits) TRY(cgroup::validate_page_size(limit.page_size));
     for (auto& [device, limit] : r.rdma) TRY(cgroup::validate_word(device, "linux.resources.rdma"));
     if (r.network) {
@@ -247,7 +263,8 @@ class CgroupV1Manager final : public CgroupManager {
     }
     if (!r.unified.empty() && !hybrid_) {
       return Fail(ErrorCode::InvalidArgument,
-                  "linux.resources.unified: needs cgroup v2, and {} has cgroup v1 only", mount_root_);
+                  "linux.resources.unified: needs cgroup v2, and {} has cgroup v1 only",
+                  mount_root_);
     }
     for (auto& [key, value] : r.unified) TRY(cgroup::validate_unified_key(key));
     if (r.memory) {
@@ -258,13 +275,15 @@ class CgroupV1Manager final : public CgroupManager {
       }
       int64_t swap = m.swap.value_or(0);
       if (swap > 0 && m.limit.value_or(0) > 0 && swap < *m.limit) {
-        return Fail(ErrorCode::InvalidArgument,
-                    "linux.resources.memory.swap: {} (memory plus swap) is below the memory limit {}",
-                    swap, *m.limit);
+        return Fail(
+            ErrorCode::InvalidArgument,
+            "linux.resources.memory.swap: {} (memory plus swap) is below the memory limit {}", swap,
+            *m.limit);
       }
     }
     // Every controller a resource needs must be mounted, checked before anything is created.
-    auto need = [&](bool wanted, std::string_view controller, std::string_view field) -> Result<void> {
+    auto need = [&](bool wanted, std::string_view controller,
+                    std::string_view field) -> Result<void> {
       if (wanted) TRY(dir_of(controller, fmt::format("linux.resources.{}", field)));
       return {};
     };
@@ -309,7 +328,8 @@ class CgroupV1Manager final : public CgroupManager {
       } else {
         std::string dir = TRY(dir_of("hugetlb", "hugepageLimits"));
         for (auto& limit : r.hugepage_limits) {
-          TRY(cgroup::write_file(*fs_, dir, fmt::format("hugetlb.{}.limit_in_bytes", limit.page_size),
+          TRY(cgroup::write_file(*fs_, dir,
+                                 fmt::format("hugetlb.{}.limit_in_bytes", limit.page_size),
                                  std::to_string(limit.limit)));
         }
       }
@@ -353,8 +373,8 @@ class CgroupV1Manager final : public CgroupManager {
     if (m.check_before_update.value_or(false) && limit > 0) {
       uint64_t usage = TRY(cgroup::read_counter(*fs_, dir + "/memory.usage_in_bytes"));
       if (static_cast<uint64_t>(limit) < usage) {
-        return Fail(ErrorCode::Conflict, "set memory limit {} on {}: below current usage {}",
-                    limit, dir, usage);
+        return Fail(ErrorCode::Conflict, "set memory limit {} on {}: below current usage {}", limit,
+                    dir, usage);
       }
     }
     // The kernel keeps limit <= memsw at every step: raising, memsw goes first; lowering, last.
@@ -499,7 +519,8 @@ Result<std::unique_ptr<CgroupManager>> make_cgroup_v1_manager(std::shared_ptr<Cg
                                                               const std::string& rel, bool hybrid) {
   auto hierarchies = TRY(find_hierarchies(*fs, root));
   if (hierarchies.empty()) {
-    return Fail(ErrorCode::NotFound, "cgroup v1: no controller hierarchy is mounted under {}", root);
+    return Fail(ErrorCode::NotFound, "cgroup v1: no controller hierarchy is mounted under {}",
+                root);
   }
   if (hybrid && !fs->exists(root + "/unified/cgroup.controllers")) {
     return Fail(ErrorCode::NotFound, "cgroup hybrid: {}/unified is not a cgroup2 mount", root);

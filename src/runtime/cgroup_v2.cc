@@ -15,7 +15,7 @@ namespace {
 
 // The controllers berth enables for its cgroups where the parent offers them, so stats and
 // later updates work even when create() asked for no limit.
-const std::vector<std::string> kV2Controllers = {"cpuset", "cpu",  "io",   "memory",
+const std::vector<std::string> kV2Controllers = {"cpuset",  "cpu",  "io",   "memory",
                                                  "hugetlb", "pids", "rdma", "misc"};
 constexpr int kFreezeTimeoutMs = 5000;
 
@@ -76,7 +76,10 @@ Result<void> enable_controllers(CgroupFs& fs, const std::string& dir,
 class CgroupV2Manager final : public CgroupManager {
  public:
   CgroupV2Manager(std::shared_ptr<CgroupFs> fs, std::string root, std::string rel)
-      : fs_(std::move(fs)), root_(std::move(root)), rel_(std::move(rel)), dir_(root_ + "/" + rel_) {}
+      : fs_(std::move(fs)),
+        root_(std::move(root)),
+        rel_(std::move(rel)),
+        dir_(root_ + "/" + rel_) {}
 
   Result<void> create(const oci::Resources* resources) override {
     if (resources) TRY(validate(*resources));
@@ -124,10 +127,9 @@ class CgroupV2Manager final : public CgroupManager {
     }
     // Frozen, the processes can neither fork nor exit between listing and signalling.
     auto frozen = freeze();
-    if (!frozen) log::warn("kill processes of {} without freezing: {}", dir_, frozen.error().what());
-    auto sent = [&]() -> Result<void> {
-      return cgroup::signal_pids(TRY(pids()), signal);
-    }();
+    if (!frozen)
+      log::warn("kill processes of {} without freezing: {}", dir_, frozen.error().what());
+    auto sent = [&]() -> Result<void> { return cgroup::signal_pids(TRY(pids()), signal); }();
     if (frozen) TRY(thaw());
     return sent;
   }
@@ -153,15 +155,17 @@ class CgroupV2Manager final : public CgroupManager {
  private:
   Result<void> set_frozen(bool frozen) {
     TRY(cgroup::write_file(*fs_, dir_, "cgroup.freeze", frozen ? "1" : "0"));
-    return cgroup::poll_until(
-        [&]() -> Result<bool> { return TRY(is_frozen()) == frozen; }, kFreezeTimeoutMs,
-        fmt::format("{} {}", frozen ? "freeze" : "thaw", dir_));
+    return cgroup::poll_until([&]() -> Result<bool> { return TRY(is_frozen()) == frozen; },
+                              kFreezeTimeoutMs,
+                              fmt::format("{} {}", frozen ? "freeze" : "thaw", dir_));
   }
 
   Result<void> validate(const oci::Resources& r) {
-    for (size_t i = 0; i < r.devices.size(); ++i) TRY(cgroup::validate_device_rule(r.devices[i], i));
+    for (size_t i = 0; i < r.devices.size(); ++i)
+      TRY(cgroup::validate_device_rule(r.devices[i], i));
     if (r.memory) TRY(v2_swap_max(*r.memory));
-    if (r.cpu && (r.cpu->realtime_runtime.value_or(0) != 0 || r.cpu->realtime_period.value_or(0) != 0)) {
+    if (r.cpu &&
+        (r.cpu->realtime_runtime.value_or(0) != 0 || r.cpu->realtime_period.value_or(0) != 0)) {
       return Fail(ErrorCode::InvalidArgument,
                   "linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no "
                   "real-time CPU limits");
@@ -391,7 +395,8 @@ Result<std::unique_ptr<CgroupManager>> make_cgroup_v2_manager(std::shared_ptr<Cg
     return Fail(ErrorCode::NotFound, "cgroup v2: {} is not a cgroup2 mount (no cgroup.controllers)",
                 root);
   }
-  return std::unique_ptr<CgroupManager>(std::make_unique<CgroupV2Manager>(std::move(fs), root, rel));
+  return std::unique_ptr<CgroupManager>(
+      std::make_unique<CgroupV2Manager>(std::move(fs), root, rel));
 }
 
 }  // namespace berth::runtime

@@ -3,6 +3,7 @@
 // value conversions.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>

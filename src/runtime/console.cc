@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -67,7 +68,8 @@ int recv_fd(int socket) {
   return -EBADMSG;
 }
 
-int setup_console(int console_socket, const oci::ConsoleSize* size, ChildError* err) {
+int setup_console(int console_socket, const oci::ConsoleSize* size, bool mount_dev_console,
+                  ChildError* err) {
   int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) return child_fail(err, errno, "console: open /dev/ptmx");
   int unlock = 0;
@@ -83,6 +85,13 @@ int setup_console(int console_socket, const oci::ConsoleSize* size, ChildError* 
   char name[64] = "/dev/pts/?";
   unsigned ptn = 0;
   if (::ioctl(master, TIOCGPTN, &ptn) == 0) std::snprintf(name, sizeof(name), "/dev/pts/%u", ptn);
+  if (mount_dev_console) {
+    int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return child_fail(err, errno, "console: create /dev/console");
+    ::close(fd);
+    if (::mount(name, "/dev/console", nullptr, MS_BIND, nullptr) != 0)
+      return child_fail(err, errno, "console: bind %s on /dev/console", name);
+  }
   int r = send_fd(console_socket, master, name);
   if (r < 0) return child_fail(err, -r, "console: send pty master over the console socket");
   ::close(master);

@@ -16,8 +16,10 @@ namespace berth::runtime {
 Result<UniqueFd> connect_console_socket(const std::string& path);
 
 // Child, no allocation: opens /dev/ptmx, sends the master over console_socket, makes the slave
-// stdin/stdout/stderr and the controlling terminal, applies size when given.
-int setup_console(int console_socket, const oci::ConsoleSize* size, ChildError* err);
+// stdin/stdout/stderr and the controlling terminal, applies size when given. The container's
+// init also gets the slave bind-mounted on /dev/console, as the runtime spec asks.
+int setup_console(int console_socket, const oci::ConsoleSize* size, bool mount_dev_console,
+                  ChildError* err);
 
 // Sends fd over a connected unix socket with a short name payload (runc sends the pty name).
 int send_fd(int socket, int fd, const char* name);

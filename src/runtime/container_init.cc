@@ -86,7 +86,8 @@ int setup_container(const InitConfig& c, int* host_pid, ChildError* err) {
 
   if (c.process.terminal) {
     if (c.console_fd < 0) return child_fail(err, EINVAL, "process.terminal is true but there is no console socket");
-    if (setup_console(c.console_fd, c.process.console_size ? &*c.process.console_size : nullptr, err) < 0)
+    if (setup_console(c.console_fd, c.process.console_size ? &*c.process.console_size : nullptr,
+                      c.ns.has_mount_ns, err) < 0)
       return -1;
     ::close(c.console_fd);
   }

@@ -370,8 +370,12 @@ int prepare_rootfs(const RootfsPlan& plan, MountOps& ops, ChildError* err) {
                       plan.root_propagation);
   }
   // pivot_root refuses a new root whose parent mount is shared; also keeps the rootfs bind
-  // below from propagating to the host.
-  if (!plan.rootfs_parent_mount.empty() &&
+  // below from propagating to the host. After a recursive slave or private change nothing is
+  // shared any more, and the rootfs keeps the propagation asked for (an rslave rootfs that is
+  // itself a mount point stays a slave of the host's mount, as with runc).
+  bool nothing_shared =
+      (plan.root_propagation & MS_REC) && (plan.root_propagation & (MS_SLAVE | MS_PRIVATE));
+  if (!plan.rootfs_parent_mount.empty() && !nothing_shared &&
       ops.mount(nullptr, plan.rootfs_parent_mount.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) {
     return child_fail(err, errno, "make %s (the mount holding the rootfs) private",
                       plan.rootfs_parent_mount.c_str());

@@ -57,7 +57,7 @@ bool same_namespace(const std::string& a, const std::string& b) {
     }
   }
   if (proc.terminal) {
-    if (setup_console(console_fd, proc.console_size ? &*proc.console_size : nullptr, &err) < 0) {
+    if (setup_console(console_fd, proc.console_size ? &*proc.console_size : nullptr, false, &err) < 0) {
       sync_send_error(sync_fd, err);
       ::_exit(1);
     }

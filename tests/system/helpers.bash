@@ -8,8 +8,12 @@
 # Environment:
 #   BERTH             absolute path of the berth binary (set by `make system`)
 #   BERTH_TOOLS       directory of the test tools (recvtty)
-#   BERTH_RUNTIME_CMD optional: another runc-compatible CLI to run the same tests against,
-#                     e.g. "crun --cgroup-manager=disabled" or "runc"; default "$BERTH runtime"
+#   BERTH_RUNTIME_CMD optional: another runc-compatible CLI to cross-check the tests with
+#                     (words split on blanks), e.g. "runc"; default "$BERTH runtime". On a
+#                     hybrid cgroup host runc and crun refuse to start; a wrapper script that
+#                     runs them under `unshare -m --propagation unchanged` after
+#                     `umount -l /sys/fs/cgroup/unified` makes them see plain cgroup v1.
+#                     Tests of berth's own messages fail with them; that is expected.
 
 bats_require_minimum_version 1.5.0
 BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats:/usr/local/lib/bats}
@@ -32,9 +36,15 @@ RECVTTY=${BERTH_TOOLS:-$REPO_ROOT/build/release/tests/tools}/recvtty
 
 # --- the runtime ------------------------------------------------------------------------
 
-# runtime ARGS...: the CLI under test with this test's state root.
+# runtime ARGS...: the CLI under test with this test's state root. A terminal on stdin (bats
+# started by hand) is replaced by /dev/null: timeout runs the command in its own process
+# group, where reading the terminal would stop it.
 runtime() {
-  timeout -k 5 "$RUNTIME_TIMEOUT" "${RUNTIME[@]}" --root "$STATE" "$@"
+  if [[ -t 0 ]]; then
+    timeout -k 5 "$RUNTIME_TIMEOUT" "${RUNTIME[@]}" --root "$STATE" "$@" </dev/null
+  else
+    timeout -k 5 "$RUNTIME_TIMEOUT" "${RUNTIME[@]}" --root "$STATE" "$@"
+  fi
 }
 
 # Whether the CLI under test is berth (some checks are on berth's own messages).
@@ -215,6 +225,11 @@ require_userns() {
   unshare -U true 2>/dev/null || skip "unshare -U does not work here"
 }
 
+require_seccomp() {
+  grep -q '^Seccomp:' /proc/self/status || skip "the kernel has no seccomp support"
+  [[ -e /proc/sys/kernel/seccomp/actions_avail ]] || skip "the kernel has no seccomp filters"
+}
+
 require_recvtty() {
   [[ -x $RECVTTY ]] || fail "recvtty not built at $RECVTTY (set BERTH_TOOLS)"
 }
@@ -325,7 +340,7 @@ runtime_teardown() {
 
   # Mounts: nothing in this mount namespace may refer to the test's bundle, state or ids.
   local mounts
-  mounts=$(grep -F -e "$BATS_TEST_TMPDIR" -e "/$CID/" -e "/$CID " /proc/self/mountinfo || true)
+  mounts=$(grep -F -e "$BATS_TEST_TMPDIR" -e "/$CID/" -e "/$CID " -e "/$CID-" /proc/self/mountinfo || true)
   if [[ -n $mounts ]]; then
     problems+=("mounts left behind:"$'\n'"$mounts")
     local mp

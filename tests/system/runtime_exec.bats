@@ -87,6 +87,7 @@ start_sleeper() {
 }
 
 @test "exec inherits seccomp and no_new_privs; --no-new-privs sets it" {
+  require_seccomp
   config_set '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
                  syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 95}]}
               | .process.noNewPrivileges = false'

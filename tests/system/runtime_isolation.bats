@@ -6,9 +6,13 @@ load helpers
 
 teardown() {
   # Host-side fixtures of some tests, removed before the leftover check.
-  if mountpoint -q "$BATS_TEST_TMPDIR/hostdir/sub" 2>/dev/null; then
-    umount "$BATS_TEST_TMPDIR/hostdir/sub"
-  fi
+  local m
+  for m in "$BATS_TEST_TMPDIR/hostdir/sub" "$BATS_TEST_TMPDIR/hostdir/late" "$BATS_TEST_TMPDIR/hostdir" \
+    "${ROOTFS:-/nonexistent}"; do
+    if mountpoint -q "$m" 2>/dev/null; then
+      umount "$m"
+    fi
+  done
   if [[ -n ${IPC_QUEUE:-} ]]; then
     ipcrm -q "$IPC_QUEUE" 2>/dev/null || true
   fi
@@ -77,7 +81,7 @@ host_ns() {
 @test "joins an existing network namespace by path" {
   NETNS=bt-$CID
   ip netns add "$NETNS"
-  ip -n "$NETNS" link add bt-br0 type bridge
+  ip -n "$NETNS" link add bt-br0 type bridge || skip "no bridge support in this kernel"
   local want
   want=$(ip netns exec "$NETNS" readlink /proc/self/ns/net)
   add_namespace network "/var/run/netns/$NETNS"
@@ -132,13 +136,18 @@ host_ns() {
 
 @test "proc, sysfs, devpts, shm and mqueue are mounted; /sys is read-only" {
   run run_sh 'while read src dst type opts rest; do echo "$dst $type $opts"; done < /proc/mounts
-              echo 1 > /sys/kernel/uevent_helper && echo SYS-WRITABLE'
+              echo 1 > /sys/kernel/uevent_helper && echo SYS-WRITABLE
+              ls /sys/fs/cgroup | wc -l
+              mkdir /sys/fs/cgroup/bt-x 2>/dev/null && echo CGROUP-WRITABLE'
   assert_line --regexp '^/proc proc '
   assert_line --regexp '^/sys sysfs ro,'
   assert_line --regexp '^/dev/pts devpts '
   assert_line --regexp '^/dev/shm tmpfs '
   assert_line --regexp '^/dev/mqueue mqueue '
+  assert_line --regexp '^/sys/fs/cgroup(/[a-z_,=]+)? (cgroup2?|tmpfs) ro,'
   refute_line SYS-WRITABLE
+  refute_line --index $((${#lines[@]} - 1)) 0
+  refute_line CGROUP-WRITABLE
 }
 
 @test "a tmpfs mount has its options and size" {
@@ -205,6 +214,44 @@ host_ns() {
   run run_sh 'ls /recursive/sub; echo --; ls /flat/sub; echo end'
   assert_success
   assert_equal "${lines[*]}" "marker -- end"
+}
+
+@test "mount propagation: rslave receives host mounts made later, rprivate does not" {
+  local dir=$BATS_TEST_TMPDIR/hostdir
+  mkdir -p "$dir/late"
+  # The source must be a shared mount for anything to propagate.
+  mount --bind "$dir" "$dir"
+  mount --make-shared "$dir"
+  add_mount /slave bind "$dir" rbind rslave
+  add_mount /private bind "$dir" rbind rprivate
+  start_sh 'touch /tmp/ready
+            while [ ! -e /tmp/go ]; do sleep 0.05; done
+            ls /slave/late; echo --; ls /private/late; echo end > /tmp/done'
+  wait_file "$ROOTFS/tmp/ready"
+  mount -t tmpfs bt-late "$dir/late"
+  touch "$dir/late/marker"
+  touch "$ROOTFS/tmp/go"
+  wait_status "$CID" stopped
+  run cat "$BATS_TEST_TMPDIR/$CID.log"
+  assert_equal "${lines[*]}" "marker --"
+}
+
+@test "rootfsPropagation is applied to the container's root" {
+  # The rootfs is made a shared mount so that the container's / has a peer group to join or
+  # follow (the host's own mounts may all be private).
+  mount --bind "$ROOTFS" "$ROOTFS"
+  mount --make-shared "$ROOTFS"
+  config_set '.linux.rootfsPropagation = "rprivate"'
+  run run_sh 'awk "\$5 == \"/\" { print }" /proc/self/mountinfo'
+  assert_success
+  refute_output --partial "shared:"
+  refute_output --partial "master:"
+
+  config_set '.linux.rootfsPropagation = "rslave"'
+  run run_container
+  assert_success
+  assert_output --partial "master:"
+  refute_output --partial "shared:"
 }
 
 @test "the default devices exist and work; host devices do not leak in" {

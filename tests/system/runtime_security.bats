@@ -83,6 +83,7 @@ seccomp_arches() {
 }
 
 @test "a seccomp rule fails mkdir with the configured errno; other syscalls work" {
+  require_seccomp
   config_set --argjson a "$(seccomp_arches)" \
     '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: $a,
        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO", errnoRet: 95}]}'
@@ -98,6 +99,7 @@ seccomp_arches() {
 }
 
 @test "a seccomp rule without errnoRet returns EPERM" {
+  require_seccomp
   config_set '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO"}]}'
   run run_sh 'mkdir /tmp/x || echo mkdir-failed'
@@ -106,6 +108,7 @@ seccomp_arches() {
 }
 
 @test "seccomp argument conditions match only the given argument values" {
+  require_seccomp
   # chmod(path, 0777) and fchmodat(dirfd, path, 0777) are refused with EACCES (13);
   # any other mode passes.
   config_set '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [
@@ -124,6 +127,7 @@ seccomp_arches() {
 }
 
 @test "SCMP_ACT_KILL_PROCESS kills the caller with SIGSYS" {
+  require_seccomp
   config_set '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
        syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_KILL_PROCESS"}]}'
   run run_sh '(mkdir /tmp/x); echo status=$?'

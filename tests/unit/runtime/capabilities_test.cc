@@ -144,11 +144,16 @@ TEST(CapabilitiesTest, RefusesWhatTheKernelWouldRefuse) {
 
   caps.effective = {"CAP_CHOWN"};
   caps.ambient = {"CAP_CHOWN"};
-  sets = resolve_capabilities(caps, 40, nullptr);
-  ASSERT_FALSE(sets.has_value());
-  EXPECT_EQ(sets.error().what(),
-            "process.capabilities.ambient[0]: CAP_CHOWN must also be in "
-            "process.capabilities.permitted and process.capabilities.inheritable to be ambient");
+  // As runc does with its own default spec: an ambient capability that is not inheritable is
+  // dropped with a warning, not refused.
+  std::vector<std::string> warnings;
+  sets = resolve_capabilities(caps, 40, &warnings);
+  ASSERT_TRUE(sets.has_value()) << sets.error().what();
+  EXPECT_EQ(sets->ambient, 0u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "process.capabilities.ambient[0]: CAP_CHOWN is not both permitted and inheritable, so "
+            "it cannot be ambient; ignored");
 }
 
 TEST(CapabilitiesTest, ReadsTheProcessSets) {

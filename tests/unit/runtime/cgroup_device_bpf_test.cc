@@ -2,6 +2,8 @@
 // opcodes the compiler emits (so the rule logic is tested without the kernel), checked against
 // a reference model of the rule semantics, then loaded into the kernel's verifier and, where
 // the host has a cgroup2 hierarchy, enforced on a real process.
+#include "runtime/cgroup_device_bpf.h"
+
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,7 +14,6 @@
 #include <random>
 
 #include "base/scope_guard.h"
-#include "runtime/cgroup_device_bpf.h"
 #include "runtime/cgroup_manager.h"
 
 namespace berth::runtime {
@@ -118,26 +119,26 @@ oci::DeviceRule rule(bool allow, std::string type, std::optional<int64_t> major,
 
 // Docker's default device list.
 std::vector<oci::DeviceRule> docker_defaults() {
-  return {rule(false, "a", {}, {}, "rwm"),  rule(true, "c", {}, {}, "m"),
-          rule(true, "b", {}, {}, "m"),     rule(true, "c", 1, 3, "rwm"),
-          rule(true, "c", 1, 5, "rwm"),     rule(true, "c", 1, 7, "rwm"),
-          rule(true, "c", 1, 8, "rwm"),     rule(true, "c", 1, 9, "rwm"),
-          rule(true, "c", 5, 0, "rwm"),     rule(true, "c", 5, 1, "rwm"),
-          rule(true, "c", 5, 2, "rwm"),     rule(true, "c", 136, {}, "rwm"),
+  return {rule(false, "a", {}, {}, "rwm"), rule(true, "c", {}, {}, "m"),
+          rule(true, "b", {}, {}, "m"),    rule(true, "c", 1, 3, "rwm"),
+          rule(true, "c", 1, 5, "rwm"),    rule(true, "c", 1, 7, "rwm"),
+          rule(true, "c", 1, 8, "rwm"),    rule(true, "c", 1, 9, "rwm"),
+          rule(true, "c", 5, 0, "rwm"),    rule(true, "c", 5, 1, "rwm"),
+          rule(true, "c", 5, 2, "rwm"),    rule(true, "c", 136, {}, "rwm"),
           rule(false, "c", 10, 200, "rwm")};
 }
 
 TEST(CgroupDeviceFilter, DockerDefaults) {
   auto prog = compile(docker_defaults());
-  EXPECT_TRUE(allows(prog, 'c', "rw", 1, 3));   // /dev/null
-  EXPECT_TRUE(allows(prog, 'c', "r", 1, 9));    // /dev/urandom
-  EXPECT_TRUE(allows(prog, 'c', "rw", 136, 4)); // a pty
-  EXPECT_TRUE(allows(prog, 'c', "m", 8, 0));    // mknod of any char device
+  EXPECT_TRUE(allows(prog, 'c', "rw", 1, 3));    // /dev/null
+  EXPECT_TRUE(allows(prog, 'c', "r", 1, 9));     // /dev/urandom
+  EXPECT_TRUE(allows(prog, 'c', "rw", 136, 4));  // a pty
+  EXPECT_TRUE(allows(prog, 'c', "m", 8, 0));     // mknod of any char device
   EXPECT_TRUE(allows(prog, 'b', "m", 8, 0));
-  EXPECT_FALSE(allows(prog, 'b', "r", 8, 0));   // reading a disk
+  EXPECT_FALSE(allows(prog, 'b', "r", 8, 0));      // reading a disk
   EXPECT_FALSE(allows(prog, 'c', "rw", 10, 200));  // tun
-  EXPECT_FALSE(allows(prog, 'c', "r", 1, 1));   // /dev/mem
-  EXPECT_FALSE(allows(prog, 'c', "rm", 4, 0));  // m alone is allowed, r is not
+  EXPECT_FALSE(allows(prog, 'c', "r", 1, 1));      // /dev/mem
+  EXPECT_FALSE(allows(prog, 'c', "rm", 4, 0));     // m alone is allowed, r is not
 }
 
 TEST(CgroupDeviceFilter, NoRulesDeniesEverything) {
@@ -147,13 +148,13 @@ TEST(CgroupDeviceFilter, NoRulesDeniesEverything) {
 }
 
 TEST(CgroupDeviceFilter, LastMatchingRuleWins) {
-  auto deny_last = compile({rule(true, "a", {}, {}, "rwm"), rule(true, "c", 1, 3, "rw"),
-                            rule(false, "c", 1, 3, "w")});
+  auto deny_last = compile(
+      {rule(true, "a", {}, {}, "rwm"), rule(true, "c", 1, 3, "rw"), rule(false, "c", 1, 3, "w")});
   EXPECT_FALSE(allows(deny_last, 'c', "w", 1, 3));
   EXPECT_TRUE(allows(deny_last, 'c', "r", 1, 3));
   EXPECT_TRUE(allows(deny_last, 'c', "w", 1, 5));  // default allow
-  auto allow_last = compile({rule(true, "a", {}, {}, "rwm"), rule(false, "c", 1, 3, "w"),
-                             rule(true, "c", 1, 3, "rw")});
+  auto allow_last = compile(
+      {rule(true, "a", {}, {}, "rwm"), rule(false, "c", 1, 3, "w"), rule(true, "c", 1, 3, "rw")});
   EXPECT_TRUE(allows(allow_last, 'c', "w", 1, 3));
 }
 
@@ -185,7 +186,8 @@ TEST(CgroupDeviceFilter, TypeAWithNumbersMatchesBothTypes) {
 }
 
 TEST(CgroupDeviceFilter, LargeNumbersCompareAll32Bits) {
-  auto prog = compile({rule(false, "a", {}, {}, "rwm"), rule(true, "c", 0xfffffffe, 0x80000000, "r")});
+  auto prog =
+      compile({rule(false, "a", {}, {}, "rwm"), rule(true, "c", 0xfffffffe, 0x80000000, "r")});
   EXPECT_TRUE(allows(prog, 'c', "r", 0xfffffffe, 0x80000000));
   EXPECT_FALSE(allows(prog, 'c', "r", 0xfffffffe, 0));
   auto too_big = compile_device_filter({rule(true, "c", int64_t{1} << 32, 0, "r")});
@@ -194,8 +196,8 @@ TEST(CgroupDeviceFilter, LargeNumbersCompareAll32Bits) {
 }
 
 TEST(CgroupDeviceFilter, InvalidRulesAreRefusedWithTheirIndex) {
-  for (auto bad : {rule(true, "u", {}, {}, "r"), rule(true, "c", -1, 0, "r"),
-                   rule(true, "c", 1, 3, "rx")}) {
+  for (auto bad :
+       {rule(true, "u", {}, {}, "r"), rule(true, "c", -1, 0, "r"), rule(true, "c", 1, 3, "rx")}) {
     auto prog = compile_device_filter({rule(false, "a", {}, {}, "rwm"), bad});
     ASSERT_FALSE(prog.has_value());
     EXPECT_EQ(prog.error().code(), ErrorCode::InvalidArgument);
@@ -272,7 +274,9 @@ Result<UniqueFd> load_or_skip_reason(const std::vector<bpf_insn>& prog, std::str
 TEST(CgroupDeviceFilterKernel, VerifierAcceptsThePrograms) {
   if (::geteuid() != 0) GTEST_SKIP() << "loading BPF programs needs root (CAP_BPF)";
   std::vector<std::vector<oci::DeviceRule>> lists = {
-      docker_defaults(), {}, {rule(true, "a", {}, {}, "rwm")},
+      docker_defaults(),
+      {},
+      {rule(true, "a", {}, {}, "rwm")},
       {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 0xfffffffe, 0x80000000, "r")}};
   std::vector<oci::DeviceRule> many = {rule(false, "a", {}, {}, "rwm")};
   for (int i = 0; i < 500; ++i) many.push_back(rule(i % 2 == 0, "c", i, i, "rw"));

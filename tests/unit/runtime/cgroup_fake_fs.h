@@ -93,8 +93,8 @@ class FakeCgroupFs : public KernelCgroupFs {
   }
 
   std::vector<Write> writes;
-  int busy_rmdirs = 0;      // rmdir fails with EBUSY this many more times
-  int freezing_reads = 0;   // a freeze is seen as done only after this many more reads
+  int busy_rmdirs = 0;     // rmdir fails with EBUSY this many more times
+  int freezing_reads = 0;  // a freeze is seen as done only after this many more reads
   std::map<std::string, std::vector<bpf_insn>> device_programs;  // by relative dir
 
   Result<void> make_dir(const std::string& p) override {
@@ -359,7 +359,8 @@ class FakeCgroupFs : public KernelCgroupFs {
       std::map<std::string, std::string> files;
       for (auto& c : enabled) add_controller_files(files, c);
       for (auto& [name, v] : files) {
-        if (!std::filesystem::exists(dir + "/" + child + "/" + name)) put(dir + "/" + child + "/" + name, v);
+        if (!std::filesystem::exists(dir + "/" + child + "/" + name))
+          put(dir + "/" + child + "/" + name, v);
       }
       put(dir + "/" + child + "/cgroup.controllers", join(enabled, " ") + "\n");
     }

@@ -12,11 +12,11 @@ namespace berth::runtime {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::FakeCgroupFs;
 using testing::FakeLayout;
 using testing::FakeOptions;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr int64_t kMiB = 1024 * 1024;
 
@@ -96,10 +96,10 @@ TEST_F(CgroupV1Test, MemoryAndSwapAreWrittenInTheOrderTheKernelAccepts) {
   auto m = manager();
   ASSERT_TRUE(m->create(&r).has_value());
   // From unlimited, lowering: the limit first, then memory+swap.
-  EXPECT_THAT(memory_writes(),
-              ElementsAre("memory.limit_in_bytes=104857600", "memory.memsw.limit_in_bytes=209715200",
-                          "memory.soft_limit_in_bytes=52428800", "memory.swappiness=10",
-                          "memory.oom_control=1"));
+  EXPECT_THAT(memory_writes(), ElementsAre("memory.limit_in_bytes=104857600",
+                                           "memory.memsw.limit_in_bytes=209715200",
+                                           "memory.soft_limit_in_bytes=52428800",
+                                           "memory.swappiness=10", "memory.oom_control=1"));
   // Raising past the current limit: memory+swap first.
   fs_->writes.clear();
   oci::Resources raise;
@@ -134,8 +134,9 @@ TEST_F(CgroupV1Test, SwapWithoutSwapAccountingNamesTheMissingFile) {
   auto updated = m->update(r);
   ASSERT_FALSE(updated.has_value());
   EXPECT_EQ(updated.error().code(), ErrorCode::NotFound);
-  EXPECT_THAT(updated.error().what(),
-              HasSubstr(fs_->path("memory/berth/c1/memory.memsw.limit_in_bytes") + " does not exist"));
+  EXPECT_THAT(
+      updated.error().what(),
+      HasSubstr(fs_->path("memory/berth/c1/memory.memsw.limit_in_bytes") + " does not exist"));
 }
 
 TEST_F(CgroupV1Test, DeviceRulesAreReplayedInOrder) {
@@ -169,11 +170,12 @@ TEST_F(CgroupV1Test, CpuPeriodBeforeQuotaAndRealtime) {
   ASSERT_TRUE(manager()->create(&r).has_value());
   std::vector<std::string> cpu;
   for (auto& w : fs_->writes) {
-    if (starts_with(w.path, "cpu,cpuacct/berth/c1/")) cpu.push_back(w.path.substr(21) + "=" + w.value);
+    if (starts_with(w.path, "cpu,cpuacct/berth/c1/"))
+      cpu.push_back(w.path.substr(21) + "=" + w.value);
   }
-  EXPECT_THAT(cpu, ElementsAre("cpu.shares=512", "cpu.cfs_period_us=100000",
-                               "cpu.cfs_quota_us=50000", "cpu.rt_period_us=1000000",
-                               "cpu.rt_runtime_us=950000"));
+  EXPECT_THAT(cpu,
+              ElementsAre("cpu.shares=512", "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=50000",
+                          "cpu.rt_period_us=1000000", "cpu.rt_runtime_us=950000"));
   EXPECT_EQ(fs_->content("cpuset/berth/c1/cpuset.cpus"), "1");
 }
 
@@ -186,7 +188,8 @@ TEST_F(CgroupV1Test, PeriodThatOnlyFitsTheNewQuotaIsRetriedAfterIt) {
   ASSERT_TRUE(manager()->create(&r).has_value());
   std::vector<std::string> cpu;
   for (auto& w : fs_->writes) {
-    if (starts_with(w.path, "cpu,cpuacct/berth/c1/")) cpu.push_back(w.path.substr(21) + "=" + w.value);
+    if (starts_with(w.path, "cpu,cpuacct/berth/c1/"))
+      cpu.push_back(w.path.substr(21) + "=" + w.value);
   }
   EXPECT_THAT(cpu, ElementsAre("cpu.cfs_period_us=10000", "cpu.cfs_quota_us=20000",
                                "cpu.cfs_period_us=10000"));
@@ -212,7 +215,8 @@ TEST_F(CgroupV1Test, PidsBlkioHugetlbNetwork) {
   EXPECT_THAT(fs_->writes_to("blkio/berth/c1/blkio.leaf_weight_device"), ElementsAre("8:0 50"));
   EXPECT_THAT(fs_->writes_to("blkio/berth/c1/blkio.throttle.read_bps_device"),
               ElementsAre("8:0 1048576"));
-  EXPECT_THAT(fs_->writes_to("hugetlb/berth/c1/hugetlb.2MB.limit_in_bytes"), ElementsAre("2097152"));
+  EXPECT_THAT(fs_->writes_to("hugetlb/berth/c1/hugetlb.2MB.limit_in_bytes"),
+              ElementsAre("2097152"));
   EXPECT_THAT(fs_->writes_to("net_cls/berth/c1/net_cls.classid"), ElementsAre("1048577"));
   EXPECT_THAT(fs_->writes_to("net_prio/berth/c1/net_prio.ifpriomap"), ElementsAre("eth0 5"));
 }
@@ -256,9 +260,9 @@ TEST_F(CgroupV1Test, MissingHierarchyIsReportedBeforeAnythingIsCreated) {
   auto created = manager()->create(&r);
   ASSERT_FALSE(created.has_value());
   EXPECT_EQ(created.error().code(), ErrorCode::NotFound);
-  EXPECT_THAT(created.error().what(),
-              HasSubstr("linux.resources.pids: no pids cgroup hierarchy is mounted under " +
-                        fs_->root()));
+  EXPECT_THAT(
+      created.error().what(),
+      HasSubstr("linux.resources.pids: no pids cgroup hierarchy is mounted under " + fs_->root()));
   EXPECT_FALSE(fs_->has("memory/berth"));
 }
 
@@ -292,7 +296,8 @@ TEST_F(CgroupV1Test, StatsNormaliseUnlimitedAndReadOomKills) {
   auto m = manager();
   ASSERT_TRUE(m->create(nullptr).has_value());
   fs_->set_content("memory/berth/c1/memory.usage_in_bytes", "4096\n");
-  fs_->set_content("memory/berth/c1/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+  fs_->set_content("memory/berth/c1/memory.oom_control",
+                   "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
   fs_->set_content("cpu,cpuacct/berth/c1/cpuacct.usage", "123456789\n");
   fs_->set_content("pids/berth/c1/pids.current", "3\n");
   auto s = m->stats();
@@ -315,8 +320,13 @@ TEST_F(CgroupV1Test, InvalidDeviceRulesNameTheirIndex) {
   EXPECT_THAT(manager()->create(&r).error().what(), HasSubstr("devices[1].access"));
   r.devices[1] = dev(true, "c", -2, {}, "r");
   EXPECT_THAT(manager()->create(&r).error().what(), HasSubstr("devices[1]"));
-  EXPECT_THAT(fs_->writes, Not(::testing::Contains(::testing::Field(
-                               &FakeCgroupFs::Write::path, HasSubstr("devices.")))));
+  // "a 7:* rwm" or "a *:* r" would mean every device with every access to the v1 kernel.
+  r.devices[1] = dev(true, "a", 7, {}, "rwm");
+  EXPECT_THAT(manager()->create(&r).error().what(), HasSubstr("cannot narrow a type \"a\" rule"));
+  r.devices[1] = dev(true, "", {}, {}, "r");
+  EXPECT_THAT(manager()->create(&r).error().what(), HasSubstr("cannot narrow a type \"a\" rule"));
+  EXPECT_THAT(fs_->writes, Not(::testing::Contains(::testing::Field(&FakeCgroupFs::Write::path,
+                                                                    HasSubstr("devices.")))));
 }
 
 }  // namespace

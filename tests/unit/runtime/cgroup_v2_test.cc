@@ -1,20 +1,21 @@
 // The cgroup v2 manager over the emulated cgroupfs: the exact values it writes, the controllers
 // it enables, and what it refuses before touching anything.
+#include "runtime/cgroup_v2.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "runtime/cgroup_fake_fs.h"
 #include "runtime/cgroup_manager.h"
-#include "runtime/cgroup_v2.h"
 
 namespace berth::runtime {
 namespace {
 
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeCgroupFs;
 using testing::FakeLayout;
 using testing::FakeOptions;
+using ::testing::HasSubstr;
 
 constexpr int64_t kMiB = 1024 * 1024;
 
@@ -43,7 +44,7 @@ TEST(CgroupV2Conversion, SharesToWeightMatchesRuncAndCrun) {
   EXPECT_EQ(cpu_shares_to_weight(2), 1u);
   EXPECT_EQ(cpu_shares_to_weight(262144), 10000u);
   EXPECT_EQ(cpu_shares_to_weight(512), 20u);
-  EXPECT_EQ(cpu_shares_to_weight(1), 1u);        // clamped to the v1 minimum
+  EXPECT_EQ(cpu_shares_to_weight(1), 1u);  // clamped to the v1 minimum
   EXPECT_EQ(cpu_shares_to_weight(1u << 30), 10000u);
 }
 

@@ -110,7 +110,6 @@ TEST_F(RootfsSetupTest, RuncDefaultMountsSequence) {
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
   std::vector<std::string> want = {
       "mount - / - 0x84000 -",
-      "mount - / - 0x40000 -",
       fmt::format("mount {0} {0} bind 0x5000 -", R()),
       fmt::format("mount proc {} proc 0x0 -", R("/proc")),
       fmt::format("mount tmpfs {} tmpfs 0x1000002 mode=755,size=65536k", R("/dev")),
@@ -161,10 +160,10 @@ TEST_F(RootfsSetupTest, ReadonlyBindIsBindThenRemount) {
   RecordingMountOps ops;
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
   auto mounts = ops.calls_starting_with("mount ");
-  ASSERT_GE(mounts.size(), 6u);
-  EXPECT_EQ(mounts[3], fmt::format("mount {}/data {} - 0x5000 -", bundle_, R("/data")));
-  EXPECT_EQ(mounts[4], fmt::format("mount - {} - 0x1021 -", R("/data")));
-  EXPECT_EQ(mounts[5], fmt::format("mount - {} - 0x44000 -", R("/data")));
+  ASSERT_GE(mounts.size(), 5u);
+  EXPECT_EQ(mounts[2], fmt::format("mount {}/data {} - 0x5000 -", bundle_, R("/data")));
+  EXPECT_EQ(mounts[3], fmt::format("mount - {} - 0x1021 -", R("/data")));
+  EXPECT_EQ(mounts[4], fmt::format("mount - {} - 0x44000 -", R("/data")));
 }
 
 TEST_F(RootfsSetupTest, BindRemountKeepsSourceFlagsAndRetriesLockedOnes) {
@@ -187,7 +186,7 @@ TEST_F(RootfsSetupTest, BindOfAFileCreatesAFileMountPoint) {
   struct stat st;
   ASSERT_EQ(::stat(R("/etc/hosts").c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));
-  EXPECT_EQ(ops.calls[3], fmt::format("mount {}/hosts {} - 0x1000 -", bundle_, R("/etc/hosts")));
+  EXPECT_EQ(ops.calls[2], fmt::format("mount {}/hosts {} - 0x1000 -", bundle_, R("/etc/hosts")));
 }
 
 TEST_F(RootfsSetupTest, DestinationSymlinkEscapingTheRootfsIsRefused) {
@@ -208,7 +207,7 @@ TEST_F(RootfsSetupTest, AbsoluteSymlinkStaysInsideTheRootfs) {
   RootfsPlan p = plan(spec_with({{"/run", "tmpfs", "tmpfs", {}, {}, {}}}));
   RecordingMountOps ops;
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
-  EXPECT_EQ(ops.calls[3], fmt::format("mount tmpfs {} tmpfs 0x0 -", R("/var/run")));
+  EXPECT_EQ(ops.calls[2], fmt::format("mount tmpfs {} tmpfs 0x0 -", R("/var/run")));
 }
 
 TEST_F(RootfsSetupTest, ProcOnASymlinkIsRefused) {
@@ -238,8 +237,8 @@ TEST_F(RootfsSetupTest, TmpcopyupCopiesTheCoveredDirectory) {
   RootfsPlan p = plan(spec_with({{"/etc", "tmpfs", "tmpfs", {"tmpcopyup"}, {}, {}}}));
   RecordingMountOps ops;
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
-  EXPECT_EQ(ops.calls[3], fmt::format("mount tmpfs {} tmpfs 0x0 -", R("/etc")));
-  EXPECT_EQ(ops.calls[4], fmt::format("copyup {0} {0} +root", R("/etc")));
+  EXPECT_EQ(ops.calls[2], fmt::format("mount tmpfs {} tmpfs 0x0 -", R("/etc")));
+  EXPECT_EQ(ops.calls[3], fmt::format("copyup {0} {0} +root", R("/etc")));
 }
 
 TEST_F(RootfsSetupTest, RecursiveAttributesUseMountSetattr) {
@@ -248,7 +247,7 @@ TEST_F(RootfsSetupTest, RecursiveAttributesUseMountSetattr) {
       plan(spec_with({{"/data", "bind", bundle_ + "/data", {"rbind", "rro", "rnoatime"}, {}, {}}}));
   RecordingMountOps ops;
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
-  EXPECT_EQ(ops.calls[4], fmt::format("mount_setattr {} 0x8000 set=0x11 clr=0x70", R("/data")));
+  EXPECT_EQ(ops.calls[3], fmt::format("mount_setattr {} 0x8000 set=0x11 clr=0x70", R("/data")));
 }
 
 TEST_F(RootfsSetupTest, CgroupV1WithoutNamespaceBindsOwnCgroups) {
@@ -294,10 +293,10 @@ TEST_F(RootfsSetupTest, CgroupV2FallsBackToBindWhenMountIsRefused) {
   ops.fail_on("mount cgroup2", EPERM);
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
   auto cg = ops.calls_starting_with("mount ");
-  ASSERT_EQ(cg.size(), 6u);
-  EXPECT_EQ(cg[3], fmt::format("mount cgroup2 {} cgroup2 0x20000f -", R("/sys/fs/cgroup")));
-  EXPECT_EQ(cg[4], fmt::format("mount /sys/fs/cgroup/berth/c1 {} - 0x5000 -", R("/sys/fs/cgroup")));
-  EXPECT_EQ(cg[5], fmt::format("mount - {} - 0x20102f -", R("/sys/fs/cgroup")));
+  ASSERT_EQ(cg.size(), 5u);
+  EXPECT_EQ(cg[2], fmt::format("mount cgroup2 {} cgroup2 0x20000f -", R("/sys/fs/cgroup")));
+  EXPECT_EQ(cg[3], fmt::format("mount /sys/fs/cgroup/berth/c1 {} - 0x5000 -", R("/sys/fs/cgroup")));
+  EXPECT_EQ(cg[4], fmt::format("mount - {} - 0x20102f -", R("/sys/fs/cgroup")));
 }
 
 TEST_F(RootfsSetupTest, DevicesByBindInAUserNamespace) {
@@ -307,9 +306,9 @@ TEST_F(RootfsSetupTest, DevicesByBindInAUserNamespace) {
   RootfsPlan p = plan(spec);
   RecordingMountOps ops;
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
-  EXPECT_EQ(ops.calls[3], fmt::format("mount /dev/null {} - 0x1000 -", R("/dev/null")));
-  EXPECT_EQ(ops.calls[8], fmt::format("mount /dev/tty {} - 0x1000 -", R("/dev/tty")));
-  EXPECT_EQ(ops.calls[9], fmt::format("mknod {} p 0:0 0600 0:0", R("/dev/fifo")));
+  EXPECT_EQ(ops.calls[2], fmt::format("mount /dev/null {} - 0x1000 -", R("/dev/null")));
+  EXPECT_EQ(ops.calls[7], fmt::format("mount /dev/tty {} - 0x1000 -", R("/dev/tty")));
+  EXPECT_EQ(ops.calls[8], fmt::format("mknod {} p 0:0 0600 0:0", R("/dev/fifo")));
   struct stat st;
   ASSERT_EQ(::stat(R("/dev/null").c_str(), &st), 0);
   EXPECT_TRUE(S_ISREG(st.st_mode));  // the empty file the host's node is bound onto
@@ -320,7 +319,7 @@ TEST_F(RootfsSetupTest, MknodRefusedFallsBackToBind) {
   RecordingMountOps ops;
   ops.fail_on("/dev/zero c", EPERM);
   ASSERT_EQ(prepare_rootfs(p, ops, &err_), 0) << err_.text;
-  EXPECT_EQ(ops.calls[5], fmt::format("mount /dev/zero {} - 0x1000 -", R("/dev/zero")));
+  EXPECT_EQ(ops.calls[4], fmt::format("mount /dev/zero {} - 0x1000 -", R("/dev/zero")));
 }
 
 TEST_F(RootfsSetupTest, PivotRootSequence) {
