@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 #include <cstring>
 
 namespace berth::runtime {
@@ -23,6 +24,43 @@ Result<int> ioprio_value(const oci::IoPriority& io) {
   if (io.priority < 0 || io.priority > 7)
     return Fail(ErrorCode::InvalidArgument, "process.ioPriority.priority: {} is not in 0..7", io.priority);
   return IOPRIO_PRIO_VALUE(klass, io.priority);
+}
+
+Result<SchedAttr> sched_attr(const oci::Scheduler& s) {
+  static const std::pair<const char*, uint32_t> kPolicies[] = {
+      {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},
+      {"SCHED_BATCH", 3}, {"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6}};
+  static const std::pair<const char*, uint64_t> kFlags[] = {
+      {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},
+      {"SCHED_FLAG_DL_OVERRUN", 0x04},    {"SCHED_FLAG_KEEP_POLICY", 0x08},
+      {"SCHED_FLAG_KEEP_PARAMS", 0x10},   {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+      {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
+  SchedAttr a;
+  bool known = false;
+  for (const auto& [name, value] : kPolicies) {
+    if (s.policy == name) {
+      a.sched_policy = value;
+      known = true;
+    }
+  }
+  if (!known) return Fail(ErrorCode::InvalidArgument, "process.scheduler.policy: unknown policy \"{}\"", s.policy);
+  for (size_t i = 0; i < s.flags.size(); ++i) {
+    known = false;
+    for (const auto& [name, value] : kFlags) {
+      if (s.flags[i] == name) {
+        a.sched_flags |= value;
+        known = true;
+      }
+    }
+    if (!known)
+      return Fail(ErrorCode::InvalidArgument, "process.scheduler.flags[{}]: unknown flag \"{}\"", i, s.flags[i]);
+  }
+  a.sched_nice = s.nice;
+  a.sched_priority = static_cast<uint32_t>(s.priority);
+  a.sched_runtime = s.runtime;
+  a.sched_deadline = s.deadline;
+  a.sched_period = s.period;
+  return a;
 }
 
 }  // namespace
@@ -50,7 +88,16 @@ Result<PreparedProcess> prepare_process(const oci::Process& process,
   }
   p.rlimits = TRY(resolve_rlimits(process.rlimits));
   p.no_new_privileges = process.no_new_privileges;
-  if (seccomp) p.seccomp = TRY(compile_seccomp(*seccomp));
+  if (seccomp) {
+    p.seccomp = TRY(compile_seccomp(*seccomp));
+    if (p.seccomp->use_listener)
+      return Fail(ErrorCode::InvalidArgument,
+                  "linux.seccomp: SCMP_ACT_NOTIFY (a seccomp agent at listenerPath) is not supported yet");
+  }
+  if (process.scheduler) {
+    p.scheduler = TRY(sched_attr(*process.scheduler));
+    p.set_scheduler = true;
+  }
   p.oom_score_adj = process.oom_score_adj;
   if (process.io_priority) p.io_priority = TRY(ioprio_value(*process.io_priority));
   if (!process.apparmor_profile.empty() && warnings)
@@ -104,6 +151,9 @@ int exec_prepared_process(const PreparedProcess& p, ChildError* err,
   }
   if (p.io_priority >= 0 && ::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, p.io_priority) != 0)
     return child_fail(err, errno, "process.ioPriority: ioprio_set");
+
+  if (p.set_scheduler && ::syscall(SYS_sched_setattr, 0, &p.scheduler, 0) != 0)
+    return child_fail(err, errno, "process.scheduler: sched_setattr (policy %u)", p.scheduler.sched_policy);
 
   char exe[4096];
   if (find_executable(p, exe, sizeof(exe), err) < 0) return -1;

@@ -19,6 +19,18 @@
 
 namespace berth::runtime {
 
+// The kernel's struct sched_attr (glibc 2.36 has no wrapper for sched_setattr).
+struct SchedAttr {
+  uint32_t size = sizeof(SchedAttr);
+  uint32_t sched_policy = 0;
+  uint64_t sched_flags = 0;
+  int32_t sched_nice = 0;
+  uint32_t sched_priority = 0;
+  uint64_t sched_runtime = 0;
+  uint64_t sched_deadline = 0;
+  uint64_t sched_period = 0;
+};
+
 struct PreparedProcess {
   CStringArray argv;
   CStringArray envp;
@@ -36,6 +48,8 @@ struct PreparedProcess {
   std::optional<SeccompProgram> seccomp;
   std::optional<int> oom_score_adj;
   int io_priority = -1;  // ioprio value, -1 for unchanged
+  bool set_scheduler = false;
+  SchedAttr scheduler;
   bool terminal = false;
   std::optional<oci::ConsoleSize> console_size;
 };

@@ -272,7 +272,7 @@ runtime_setup() {
   # A fresh tree per test: directories and /etc are copied, the busybox binary and the
   # applet links (which no test writes) are hard links.
   cp -al "$BATS_FILE_TMPDIR/rootfs" "$ROOTFS"
-  rm -rf "$ROOTFS/etc"
+  rm -rf "${ROOTFS:?}/etc"
   cp -a "$BATS_FILE_TMPDIR/rootfs/etc" "$ROOTFS/etc"
   cp "$BATS_FILE_TMPDIR/config.json" "$BUNDLE/config.json"
 }

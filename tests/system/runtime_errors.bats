@@ -116,14 +116,19 @@ EOF
   if mountpoint -q "$outside"; then fail "$outside was mounted on"; fi
 }
 
-@test "a mount destination through a symlink out of the rootfs is refused" {
+@test "a mount destination through a symlink out of the rootfs stays inside the rootfs" {
   local outside=$BATS_TEST_TMPDIR/outside idx
   mkdir "$outside"
   ln -s "$outside" "$ROOTFS/evil"
   idx=$(config_get '.mounts | length')
   add_mount /evil/sub tmpfs tmpfs
-  create_fails "mounts[$idx]" /evil/sub
-  # Nothing was created or mounted on the host side of the link.
+  config_sh 'echo inside > /evil/sub/marker'
+  # Either refused with the mount named, or resolved within the rootfs (as runc does):
+  # never created or mounted on the host side of the link.
+  try run --bundle "$BUNDLE" "$CID"
+  if ((status != 0)); then
+    expect_error "mounts[$idx]" /evil/sub
+  fi
   run ls -A "$outside"
   assert_output ""
 }

@@ -31,9 +31,18 @@ start_sleeper() {
 
 @test "exec joins the container's cgroup" {
   start_sleeper
-  run runtime exec "$CID" cat /proc/self/cgroup
+  # Seen from inside (relative to the container's cgroup namespace, if it has one)...
+  run runtime exec "$CID" sh -c 'cat /proc/self/cgroup; echo --; cat /proc/1/cgroup'
   assert_success
-  assert_equal "$output" "$(cat "/proc/$INIT_PID/cgroup")"
+  local inside=$output
+  assert_equal "${inside%%$'\n'--*}" "${inside#*--$'\n'}"
+  # ...and from the host.
+  runtime exec --detach --pid-file "$BATS_TEST_TMPDIR/exec.pid" "$CID" sleep 1000 \
+    </dev/null >"$BATS_TEST_TMPDIR/exec.log" 2>&1 3>&-
+  local pid
+  pid=$(cat "$BATS_TEST_TMPDIR/exec.pid")
+  echo "$pid" >>"$BATS_TEST_TMPDIR/pids"
+  assert_equal "$(cat "/proc/$pid/cgroup")" "$(cat "/proc/$INIT_PID/cgroup")"
 }
 
 @test "exec propagates the exit code" {

@@ -8,7 +8,7 @@ teardown() {
   # Host-side fixtures of some tests, removed before the leftover check.
   local m
   for m in "$BATS_TEST_TMPDIR/hostdir/sub" "$BATS_TEST_TMPDIR/hostdir/late" "$BATS_TEST_TMPDIR/hostdir" \
-    "${ROOTFS:-/nonexistent}"; do
+    "${ROOTFS:-/nonexistent}/late" "${ROOTFS:-/nonexistent}"; do
     if mountpoint -q "$m" 2>/dev/null; then
       umount "$m"
     fi
@@ -236,22 +236,28 @@ host_ns() {
   assert_equal "${lines[*]}" "marker --"
 }
 
-@test "rootfsPropagation is applied to the container's root" {
-  # The rootfs is made a shared mount so that the container's / has a peer group to join or
-  # follow (the host's own mounts may all be private).
+@test "rootfsPropagation rslave receives host mounts made later, rprivate does not" {
+  # The rootfs is made a shared mount so that there is something to propagate (the host's
+  # own mounts may all be private).
+  mkdir "$ROOTFS/late"
   mount --bind "$ROOTFS" "$ROOTFS"
   mount --make-shared "$ROOTFS"
-  config_set '.linux.rootfsPropagation = "rprivate"'
-  run run_sh 'awk "\$5 == \"/\" { print }" /proc/self/mountinfo'
-  assert_success
-  refute_output --partial "shared:"
-  refute_output --partial "master:"
-
-  config_set '.linux.rootfsPropagation = "rslave"'
-  run run_container
-  assert_success
-  assert_output --partial "master:"
-  refute_output --partial "shared:"
+  local prop
+  for prop in rslave rprivate; do
+    config_set --arg p "$prop" '.linux.rootfsPropagation = $p'
+    start_sh "touch /tmp/ready-$prop; while [ ! -e /tmp/go ]; do sleep 0.05; done; ls /late; echo end" \
+      "$CID-$prop"
+    wait_file "$ROOTFS/tmp/ready-$prop"
+  done
+  mount -t tmpfs bt-late "$ROOTFS/late"
+  touch "$ROOTFS/late/marker"
+  touch "$ROOTFS/tmp/go"
+  wait_status "$CID-rslave" stopped
+  wait_status "$CID-rprivate" stopped
+  run cat "$BATS_TEST_TMPDIR/$CID-rslave.log"
+  assert_equal "${lines[*]}" "marker end"
+  run cat "$BATS_TEST_TMPDIR/$CID-rprivate.log"
+  assert_equal "${lines[*]}" "end"
 }
 
 @test "the default devices exist and work; host devices do not leak in" {

@@ -146,14 +146,20 @@ EOF
   assert_line null-ok
 }
 
+# The container's pids cgroup as /proc/self/cgroup shows it (the v2 line on a v2 host).
+PIDS_CGROUP_SCRIPT='if [ -f /sys/fs/cgroup/cgroup.controllers ]; then grep "^0::" /proc/self/cgroup
+                    else grep -E "^[0-9]+:([^:]*,)?pids(,[^:]*)?:" /proc/self/cgroup; fi | cut -d: -f3-'
+
 @test "cgroupsPath places the container in the named cgroup" {
   require_cgroup pids
+  # Without a cgroup namespace /proc/self/cgroup shows the path on the host.
+  remove_namespace cgroup
   config_set --arg p "/$CID-custom" '.linux.cgroupsPath = $p | .linux.resources.pids = {limit: 50}'
   start_sh 'touch /tmp/ready; sleep 100'
   wait_file "$ROOTFS/tmp/ready"
-  run runtime exec "$CID" sh -c 'grep -E "^[0-9]+:([^:]*,)?pids(,[^:]*)?:|^0::" /proc/self/cgroup | cut -d: -f3-'
+  run runtime exec "$CID" sh -c "$PIDS_CGROUP_SCRIPT"
   assert_success
-  assert_output --partial "/$CID-custom"
+  assert_output "/$CID-custom"
   local host=/sys/fs/cgroup/pids/$CID-custom
   cgroup_v2 && host=/sys/fs/cgroup/$CID-custom
   [[ -d $host ]] || fail "no $host on the host"
@@ -164,8 +170,9 @@ EOF
 @test "the default cgroupsPath is /berth/<id>" {
   is_berth || skip "the default cgroupsPath is berth's own choice"
   require_cgroup pids
+  remove_namespace cgroup
   config_set 'del(.linux.cgroupsPath)'
-  run run_sh 'grep -E "^[0-9]+:([^:]*,)?pids(,[^:]*)?:|^0::" /proc/self/cgroup | cut -d: -f3-'
+  run run_sh "$PIDS_CGROUP_SCRIPT"
   assert_success
   assert_output "/berth/$CID"
 }

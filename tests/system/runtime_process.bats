@@ -85,6 +85,21 @@ load helpers
   assert_output 500
 }
 
+@test "scheduler policy and nice value are applied" {
+  config_set '.process.scheduler = {"policy": "SCHED_BATCH", "nice": 7}'
+  # Fields 19 (nice) and 41 (policy) of /proc/self/stat; SCHED_BATCH is 3.
+  run run_sh 'cut -d" " -f19,41 /proc/self/stat'
+  assert_success
+  assert_output "7 3"
+}
+
+@test "an unknown scheduler policy is refused before anything is created" {
+  config_set '.process.scheduler = {"policy": "SCHED_FAST"}'
+  run runtime run -b "$BUNDLE" "$CID"
+  assert_failure
+  assert_output --partial "process.scheduler.policy"
+}
+
 @test "sysctls are set in the container's namespaces only" {
   local before
   before=$(cat /proc/sys/net/ipv4/ip_forward)
