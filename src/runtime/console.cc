@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unix_socket.h"
+
 namespace berth::runtime {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
@@ -27,45 +29,16 @@ Result<UniqueFd> connect_console_socket(const std::string& path) {
 }
 
 int send_fd(int socket, int fd, const char* name) {
-  iovec iov{const_cast<char*>(name), std::strlen(name)};
-  msghdr hdr{};
-  hdr.msg_iov = &iov;
-  hdr.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  hdr.msg_control = control;
-  hdr.msg_controllen = sizeof(control);
-  cmsghdr* c = CMSG_FIRSTHDR(&hdr);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  ssize_t n;
-  do n = ::sendmsg(socket, &hdr, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : 0;
+  ssize_t n = send_with_fd(socket, name, std::strlen(name), fd);
+  return n < 0 ? static_cast<int>(n) : 0;
 }
 
 int recv_fd(int socket) {
   char name[256];
-  iovec iov{name, sizeof(name)};
-  msghdr hdr{};
-  hdr.msg_iov = &iov;
-  hdr.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  hdr.msg_control = control;
-  hdr.msg_controllen = sizeof(control);
-  ssize_t n;
-  do n = ::recvmsg(socket, &hdr, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c; c = CMSG_NXTHDR(&hdr, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-      return fd;
-    }
-  }
-  return -EBADMSG;
+  int fd = -1;
+  ssize_t n = recv_with_fd(socket, name, sizeof(name), &fd);
+  if (n < 0) return static_cast<int>(n);
+  return fd >= 0 ? fd : -EBADMSG;
 }
 
 int setup_console(int console_socket, const oci::ConsoleSize* size, bool mount_dev_console,

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "oci/runtime_spec.h"
 
 namespace berth::runtime {
+
+class CgroupManager;
 
 struct RuntimeOptions {
   std::string root = "/run/berth/runtime";  // one directory per container
@@ -63,7 +67,13 @@ class Runtime {
   Result<oci::Spec> config(const std::string& id) const;
 
  private:
+  // The container's cgroup, opened once per Runtime (a `run` creates, starts and removes).
+  Result<std::shared_ptr<CgroupManager>> cgroup(const std::string& id,
+                                                const std::string& cgroups_path) const;
+  void forget_cgroup(const std::string& id) const { cgroups_.erase(id); }
+
   RuntimeOptions options_;
+  mutable std::map<std::string, std::shared_ptr<CgroupManager>> cgroups_;
 };
 
 // Parses "KILL", "SIGKILL", "9" (as runc's kill does).

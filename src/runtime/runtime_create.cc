@@ -102,10 +102,13 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   auto remove_state = defer([&] { (void)store.remove(id); });
 
   std::string cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
-  auto cgroup = TRY(open_cgroup(options_, id, cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, cgroups_path));
   std::optional<oci::Resources> resources = effective_resources(spec);
   TRY_CTX("linux.resources", cgroup->create(resources ? &*resources : nullptr));
-  auto remove_cgroup = defer([&] { (void)cgroup->destroy(); });
+  auto remove_cgroup = defer([&] {
+    (void)cgroup->destroy();
+    forget_cgroup(id);
+  });
 
   UniqueFd exec_listen = TRY(listen_unix(store.dir(id) + "/exec.sock"));
   int sp[2];
@@ -170,6 +173,7 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   record.state.status = "created";
   record.init_start_time = TRY_CTX("container init", process_start_time(init));
   record.cgroups_path = cgroups_path;
+  record.has_hooks = spec.hooks && (!spec.hooks->poststart.empty() || !spec.hooks->poststop.empty());
   TRY(write_file_atomic(store.dir(id) + "/config.json", oci::spec_to_json(spec), 0600));
   TRY(store.save(record));
   if (!opts.pid_file.empty()) TRY_CTX("--pid-file", write_file_atomic(absolute_path(opts.pid_file), std::to_string(init), 0644));
@@ -183,7 +187,7 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
 Result<void> Runtime::start(const std::string& id) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status != "created")
     return Fail(ErrorCode::Conflict, "cannot start container \"{}\": it is {}, not created", id, status);
@@ -201,6 +205,7 @@ Result<void> Runtime::start(const std::string& id) {
   }
   record.state.status = "running";
   TRY(store.save(record));
+  if (!record.has_hooks) return {};
   auto spec = config(id);
   if (spec && spec->hooks && !spec->hooks->poststart.empty()) {
     auto r = run_hooks(prepare_hooks(spec->hooks->poststart), "poststart", hook_state(record.state, "running"));

@@ -76,7 +76,7 @@ bool same_namespace(const std::string& a, const std::string& b) {
 Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status != "running" && status != "created")
     return Fail(ErrorCode::Conflict, "cannot exec in container \"{}\": it is {}", id, status);

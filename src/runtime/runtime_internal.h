@@ -10,9 +10,6 @@
 
 namespace berth::runtime {
 
-Result<std::unique_ptr<CgroupManager>> open_cgroup(const RuntimeOptions& options,
-                                                   const std::string& id,
-                                                   const std::string& cgroups_path);
 // The live status: stopped when the init is gone, paused when frozen, else as recorded.
 std::string live_status(const ContainerRecord& record, CgroupManager* cgroup);
 // A unix stream socket listening at path (mode 0600).

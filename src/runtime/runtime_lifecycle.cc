@@ -19,10 +19,15 @@
 
 namespace berth::runtime {
 
-Result<std::unique_ptr<CgroupManager>> open_cgroup(const RuntimeOptions& options, const std::string& id,
-                                                   const std::string& cgroups_path) {
-  CgroupLayout layout = TRY(detect_cgroup_layout(options.cgroup_root));
-  return make_cgroup_manager(layout, options.cgroup_root, cgroups_path, id);
+Result<std::shared_ptr<CgroupManager>> Runtime::cgroup(const std::string& id,
+                                                       const std::string& cgroups_path) const {
+  auto it = cgroups_.find(id);
+  if (it != cgroups_.end()) return it->second;
+  CgroupLayout layout = TRY(detect_cgroup_layout(options_.cgroup_root));
+  std::shared_ptr<CgroupManager> manager =
+      TRY(make_cgroup_manager(layout, options_.cgroup_root, cgroups_path, id));
+  cgroups_[id] = manager;
+  return manager;
 }
 
 std::string live_status(const ContainerRecord& record, CgroupManager* cgroup) {
@@ -82,7 +87,7 @@ bool wait_gone(pid_t pid, uint64_t start_time, int timeout_ms) {
 Result<oci::State> Runtime::state(const std::string& id) const {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = open_cgroup(options_, id, record.cgroups_path);
+  auto cgroup = this->cgroup(id, record.cgroups_path);
   record.state.status = live_status(record, cgroup ? cgroup->get() : nullptr);
   if (record.state.status == "stopped") record.state.pid = 0;
   return record.state;
@@ -107,7 +112,7 @@ Result<oci::Spec> Runtime::config(const std::string& id) const {
 Result<void> Runtime::kill(const std::string& id, int signal, bool all) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status == "stopped") return Fail(ErrorCode::Conflict, "container \"{}\" is not running", id);
   if (all) return cgroup->kill_all(signal);
@@ -123,7 +128,7 @@ Result<void> Runtime::kill(const std::string& id, int signal, bool all) {
 Result<void> Runtime::remove(const std::string& id, bool force) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status != "stopped") {
     if (!force && status != "created")
@@ -141,7 +146,7 @@ Result<void> Runtime::remove(const std::string& id, bool force) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     left = cgroup->pids();
   }
-  auto spec = config(id);
+  auto spec = record.has_hooks ? config(id) : Result<oci::Spec>(Unexpected(Error()));
   if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
     oci::State st = record.state;
     st.status = "stopped";
@@ -149,13 +154,14 @@ Result<void> Runtime::remove(const std::string& id, bool force) {
     if (!r) log::warn("{}", r.error().what());
   }
   TRY_CTX("delete " + id, cgroup->destroy());
+  forget_cgroup(id);
   return store.remove(id);
 }
 
 Result<void> Runtime::pause(const std::string& id) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status != "running") return Fail(ErrorCode::Conflict, "container \"{}\" is {}, not running", id, status);
   return cgroup->freeze();
@@ -164,7 +170,7 @@ Result<void> Runtime::pause(const std::string& id) {
 Result<void> Runtime::resume(const std::string& id) {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   std::string status = live_status(record, cgroup.get());
   if (status != "paused") return Fail(ErrorCode::Conflict, "container \"{}\" is {}, not paused", id, status);
   return cgroup->thaw();
@@ -173,7 +179,7 @@ Result<void> Runtime::resume(const std::string& id) {
 Result<std::vector<pid_t>> Runtime::pids(const std::string& id) const {
   StateStore store(options_.root);
   ContainerRecord record = TRY(store.load(id));
-  auto cgroup = TRY(open_cgroup(options_, id, record.cgroups_path));
+  auto cgroup = TRY(this->cgroup(id, record.cgroups_path));
   return cgroup->pids();
 }
 

@@ -35,7 +35,9 @@ Result<void> StateStore::reserve(const std::string& id) const {
 
 Result<void> StateStore::save(const ContainerRecord& r) const {
   nlohmann::json j = nlohmann::json::parse(oci::state_to_json(r.state, false));
-  j["berth"] = {{"initStartTime", r.init_start_time}, {"cgroupsPath", r.cgroups_path}};
+  j["berth"] = {{"initStartTime", r.init_start_time},
+                {"cgroupsPath", r.cgroups_path},
+                {"hooks", r.has_hooks}};
   return write_file_atomic(dir(r.state.id) + "/state.json", j.dump(), 0600);
 }
 
@@ -54,6 +56,7 @@ Result<ContainerRecord> StateStore::load(const std::string& id) const {
     if (j.contains("berth")) {
       r.init_start_time = j["berth"].value("initStartTime", uint64_t{0});
       r.cgroups_path = j["berth"].value("cgroupsPath", std::string());
+      r.has_hooks = j["berth"].value("hooks", false);
     }
   } catch (const std::exception& e) {
     return Fail(ErrorCode::Internal, "state of {}: {}", id, e.what());

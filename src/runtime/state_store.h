@@ -18,6 +18,7 @@ struct ContainerRecord {
   oci::State state;               // status is "created" or "running" as last recorded
   uint64_t init_start_time = 0;   // /proc/<pid>/stat starttime: tells a reused pid apart
   std::string cgroups_path;       // linux.cgroupsPath as given (empty: default)
+  bool has_hooks = false;         // poststart/poststop hooks: the saved config must be read
 };
 
 class StateStore {

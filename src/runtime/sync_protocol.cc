@@ -5,64 +5,31 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/unix_socket.h"
+
 namespace berth::runtime {
 
 int sync_send(int fd, SyncType type, int32_t value, int pass_fd) {
   SyncMessage msg;
   msg.type = type;
   msg.value = value;
-  iovec iov{&msg, sizeof(msg)};
-  msghdr hdr{};
-  hdr.msg_iov = &iov;
-  hdr.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (pass_fd >= 0) {
-    std::memset(control, 0, sizeof(control));
-    hdr.msg_control = control;
-    hdr.msg_controllen = sizeof(control);
-    cmsghdr* c = CMSG_FIRSTHDR(&hdr);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-  }
-  ssize_t n;
-  do n = ::sendmsg(fd, &hdr, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(sizeof(msg)) ? 0 : -(n < 0 ? errno : EPROTO);
+  ssize_t n = send_with_fd(fd, &msg, sizeof(msg), pass_fd);
+  return n == static_cast<ssize_t>(sizeof(msg)) ? 0 : (n < 0 ? static_cast<int>(n) : -EPROTO);
 }
 
 int sync_send_error(int fd, const ChildError& error) {
   SyncMessage msg;
   msg.type = SyncType::Error;
   msg.error = error;
-  ssize_t n;
-  do n = ::send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(sizeof(msg)) ? 0 : -(n < 0 ? errno : EPROTO);
+  ssize_t n = send_with_fd(fd, &msg, sizeof(msg), -1);
+  return n == static_cast<ssize_t>(sizeof(msg)) ? 0 : (n < 0 ? static_cast<int>(n) : -EPROTO);
 }
 
 int sync_recv(int fd, SyncMessage* msg, int* received_fd) {
-  iovec iov{msg, sizeof(*msg)};
-  msghdr hdr{};
-  hdr.msg_iov = &iov;
-  hdr.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  hdr.msg_control = control;
-  hdr.msg_controllen = sizeof(control);
-  ssize_t n;
-  do n = ::recvmsg(fd, &hdr, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return -errno;
+  ssize_t n = recv_with_fd(fd, msg, sizeof(*msg), received_fd);
+  if (n < 0) return static_cast<int>(n);
   if (n == 0) return -EPIPE;
   if (n != static_cast<ssize_t>(sizeof(*msg))) return -EPROTO;
-  if (received_fd) {
-    *received_fd = -1;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&hdr); c; c = CMSG_NXTHDR(&hdr, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        std::memcpy(received_fd, CMSG_DATA(c), sizeof(int));
-    }
-  }
   return 0;
 }
 

@@ -20,7 +20,6 @@ enum class SyncType : uint32_t {
   InitPid,         // stage 1 -> parent: value is the init's pid on the host
   HooksPoint,      // init -> parent: mounts done, run prestart/createRuntime hooks
   HooksDone,       // parent -> init
-  SeccompListener, // init -> parent: the notify fd rides along (SCM_RIGHTS)
   Ready,           // init -> parent: set up, waiting for start
   Error,           // child -> parent: setup failed; error holds errno and text
 };

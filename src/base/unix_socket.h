@@ -1,0 +1,17 @@
+// Descriptor passing over unix sockets (SCM_RIGHTS). Neither function allocates, so both may
+// run between clone and exec.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+namespace berth {
+
+// Sends len bytes and, when fd >= 0, the descriptor with them. Returns the bytes sent or -errno.
+ssize_t send_with_fd(int sock, const void* data, size_t len, int fd);
+// Receives up to len bytes; *fd gets a descriptor that rode along (close-on-exec) or -1.
+// Returns the bytes received (0 at EOF) or -errno.
+ssize_t recv_with_fd(int sock, void* data, size_t len, int* fd);
+
+}  // namespace berth
