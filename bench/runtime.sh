@@ -293,10 +293,14 @@ c_unshare() {
 runtime_run() {
   local root=$tmp/state/$1 stem=$2 mode=$3 id=$4
   shift 4
-  local bundle=$tmp/$stem
-  [ "$mode" = probe ] && bundle=$tmp/$stem-probe
-  mkdir -p "$root"
-  "${wrap[@]}" "$@" --root "$root" run -b "$bundle" "$id"
+  # The probe (run once, untimed) makes the state root and is guarded by a timeout; timed runs
+  # exec the runtime directly, like the unshare row, so no contender pays for extra processes.
+  if [ "$mode" = probe ]; then
+    mkdir -p "$root"
+    "${wrap[@]}" "$@" --root "$root" run -b "$tmp/$stem-probe" "$id"
+  else
+    "$@" --root "$root" run -b "$tmp/$stem" "$id"
+  fi
 }
 c_berth() { runtime_run berth bundle "$1" "$2" "$berth" runtime; }
 c_berth_bare() { runtime_run berth-bare bundle-bare "$1" "$2" "$berth" runtime; }

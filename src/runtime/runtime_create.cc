@@ -86,8 +86,10 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   TRY(oci::validate_spec(spec));
   if (!spec.process) return Fail(ErrorCode::InvalidArgument, "config.json: process: required to create a container");
   std::vector<std::string> warnings;
+  log::debug("create {}: config read and validated", id);
   InitConfig cfg = TRY(prepare_init(spec, bundle, id, opts.no_pivot, &warnings));
   for (const auto& w : warnings) log::warn("{}", w);
+  log::debug("create {}: setup planned", id);
 
   UniqueFd console;
   if (spec.process->terminal) {
@@ -110,6 +112,7 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
     forget_cgroup(id);
   });
 
+  log::debug("create {}: cgroup ready", id);
   UniqueFd exec_listen = TRY(listen_unix(store.dir(id) + "/exec.sock"));
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
@@ -167,6 +170,7 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
     TRY(sync_reply(parent_end.get(), SyncType::HooksDone));
   }
   TRY(sync_expect(parent_end.get(), SyncType::Ready));
+  log::debug("create {}: init {} is ready", id, init);
 
   ContainerRecord record;
   record.state = st;
