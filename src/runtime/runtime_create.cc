@@ -142,6 +142,8 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
 
   TRY_CTX("add the container to its cgroup", cgroup->add_process(first));
   TRY(sync_reply(parent_end.get(), SyncType::Go, first));
+  // The config `exec` and the hooks of later commands read; written while the child works.
+  TRY(write_file_atomic(store.dir(id) + "/config.json", oci::spec_to_json(spec), 0600));
   if (cfg.ns.two_stage()) {
     if (cfg.ns.create_user) {
       TRY(sync_expect(parent_end.get(), SyncType::MapRequest));
@@ -178,7 +180,6 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   record.init_start_time = TRY_CTX("container init", process_start_time(init));
   record.cgroups_path = cgroups_path;
   record.has_hooks = spec.hooks && (!spec.hooks->poststart.empty() || !spec.hooks->poststop.empty());
-  TRY(write_file_atomic(store.dir(id) + "/config.json", oci::spec_to_json(spec), 0600));
   TRY(store.save(record));
   if (!opts.pid_file.empty()) TRY_CTX("--pid-file", write_file_atomic(absolute_path(opts.pid_file), std::to_string(init), 0644));
 
