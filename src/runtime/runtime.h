@@ -26,6 +26,7 @@ struct RuntimeOptions {
 struct CreateOptions {
   std::string bundle;          // directory holding config.json; "" = current directory
   std::string console_socket;  // where the pty master is sent when process.terminal
+  int console_socket_fd = -1;  // or an already connected socket (borrowed)
   std::string pid_file;        // written with the init's pid once created
   bool no_pivot = false;       // MS_MOVE + chroot instead of pivot_root
 };
@@ -48,6 +49,7 @@ class Runtime {
   Result<void> start(const std::string& id);
   // create + start; with detach returns 0 at once, else waits and returns the exit code
   // (128+signal when killed) after forwarding signals, deleting the container unless keep.
+  // A terminal without a console socket is proxied to the caller's stdin and stdout.
   Result<int> run(const std::string& id, const CreateOptions& options, bool detach, bool keep);
 
   Result<oci::State> state(const std::string& id) const;

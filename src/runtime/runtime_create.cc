@@ -19,6 +19,7 @@
 #include "runtime/init_config.h"
 #include "runtime/runtime_internal.h"
 #include "runtime/sync_protocol.h"
+#include "runtime/tty_proxy.h"
 
 namespace berth::runtime {
 namespace {
@@ -92,7 +93,10 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   log::debug("create {}: setup planned", id);
 
   UniqueFd console;
-  if (spec.process->terminal) {
+  if (spec.process->terminal && opts.console_socket_fd >= 0) {
+    console.reset(::fcntl(opts.console_socket_fd, F_DUPFD_CLOEXEC, 3));
+    if (!console) return FailErrno(errno, "console socket");
+  } else if (spec.process->terminal) {
     if (opts.console_socket.empty())
       return Fail(ErrorCode::InvalidArgument,
                   "process.terminal is true: a --console-socket is needed to receive the terminal");
@@ -228,15 +232,39 @@ Result<int> Runtime::run(const std::string& id, const CreateOptions& opts, bool 
     sa.sa_flags = SA_RESTART;
     for (int sig : forwarded) ::sigaction(sig, &sa, nullptr);
   }
-  oci::State st = TRY(create(id, opts));
+  // runc's foreground terminal: keep the pty master here and proxy it.
+  CreateOptions create_opts = opts;
+  UniqueFd console_ours, console_theirs;
+  if (!detach && opts.console_socket.empty() && opts.console_socket_fd < 0) {
+    auto spec = oci::load_spec(absolute_path(opts.bundle.empty() ? "." : opts.bundle));
+    if (spec && spec->process && spec->process->terminal) {
+      int sp[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+      console_ours.reset(sp[0]);
+      console_theirs.reset(sp[1]);
+      create_opts.console_socket_fd = console_theirs.get();
+    }
+  }
+  oci::State st = TRY(create(id, create_opts));
   auto cleanup = defer([&] {
     if (!keep) (void)remove(id, true);
   });
   g_forward_pid = st.pid;
+  UniqueFd master;
+  if (console_ours) {
+    console_theirs.reset();
+    int fd = recv_fd(console_ours.get());
+    if (fd < 0) return FailErrno(-fd, "receive the container's terminal");
+    master.reset(fd);
+  }
   TRY(start(id));
   if (detach) {
     cleanup.dismiss();
     return 0;
+  }
+  if (master) {
+    auto proxied = proxy_terminal(master.get());
+    if (!proxied) log::warn("{}", proxied.error().what());
   }
   int status = 0;
   while (::waitpid(st.pid, &status, 0) < 0) {

@@ -185,3 +185,13 @@ console_output() {
   assert_line --index 0 --regexp '^/dev/pts/[0-9]+$'
   assert_line stdin-tty
 }
+
+@test "run without --console-socket proxies the terminal to its own stdio" {
+  config_set '.process.terminal = true | .process.args = ["/bin/sh"] | .process.env += ["PS1=$ "]'
+  # script(1) gives berth a terminal of its own; the shell reads our input from the pty.
+  run timeout 30 script -qec "${RUNTIME[*]} --root $STATE run -b $BUNDLE $CID" /dev/null \
+    < <(sleep 1; printf 'tty; echo proxied-$((40 + 2))\nexit 7\n')
+  assert_equal "$status" 7
+  assert_output --partial /dev/pts/0
+  assert_output --partial proxied-42
+}
