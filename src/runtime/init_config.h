@@ -36,8 +36,6 @@ struct InitConfig {
   int console_fd = -1;
 };
 
-struct CreateOptions;
-
 // Builds the InitConfig from a validated spec. warnings collects what is ignored.
 Result<InitConfig> prepare_init(const oci::Spec& spec, const std::string& bundle,
                                 const std::string& id, bool no_pivot,

@@ -110,7 +110,10 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   std::string cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
   auto cgroup = TRY(this->cgroup(id, cgroups_path));
   std::optional<oci::Resources> resources = effective_resources(spec);
-  TRY_CTX("linux.resources", cgroup->create(resources ? &*resources : nullptr));
+  if (auto created = cgroup->create(resources ? &*resources : nullptr); !created) {
+    forget_cgroup(id);
+    return Err(created.error().context("linux.resources"));
+  }
   auto remove_cgroup = defer([&] {
     (void)cgroup->destroy();
     forget_cgroup(id);
@@ -127,8 +130,7 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
 
   pid_t first = TRY(clone_first(cfg));
   if (first == 0) {
-    (void)parent_end.release();  // the child must not close what it does not own twice
-    ::close(sp[0]);
+    parent_end.reset();
     if (cfg.ns.two_stage()) stage1_main(cfg);
     init_main(cfg);
   }
