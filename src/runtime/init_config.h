@@ -12,6 +12,7 @@
 #include "runtime/namespaces.h"
 #include "runtime/process_setup.h"
 #include "runtime/rootfs_plan.h"
+#include "runtime/seccomp_agent.h"
 
 namespace berth::runtime {
 
@@ -30,6 +31,8 @@ struct InitConfig {
   std::string state_creating_fmt;  // state JSON with a %d for the pid ('%' escaped)
   std::string state_created_fmt;
   PreparedProcess process;
+
+  std::optional<SeccompAgent> seccomp_agent;  // SCMP_ACT_NOTIFY: where the listener goes
 
   int sync_fd = -1;
   int exec_listen_fd = -1;

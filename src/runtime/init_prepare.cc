@@ -7,7 +7,7 @@
 namespace berth::runtime {
 namespace {
 
-// The state JSON a hook reads, with "%d" where the pid goes and every other '%' escaped.
+// The state JSON a hook reads, as a printf format with "%d" where the pid goes.
 std::string state_template(const oci::Spec& spec, const std::string& id, const std::string& bundle,
                            const char* status) {
   constexpr int kSentinel = 987654321;
@@ -17,15 +17,7 @@ std::string state_template(const oci::Spec& spec, const std::string& id, const s
   st.pid = kSentinel;
   st.bundle = bundle;
   st.annotations = spec.annotations;
-  std::string json = oci::state_to_json(st, false);
-  std::string out;
-  for (char c : json) {
-    if (c == '%') out += '%';
-    out += c;
-  }
-  size_t pos = out.find(std::to_string(kSentinel));
-  if (pos != std::string::npos) out.replace(pos, std::to_string(kSentinel).size(), "%d");
-  return out;
+  return pid_format(oci::state_to_json(st, false), kSentinel);
 }
 
 }  // namespace

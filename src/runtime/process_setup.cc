@@ -88,12 +88,7 @@ Result<PreparedProcess> prepare_process(const oci::Process& process,
   }
   p.rlimits = TRY(resolve_rlimits(process.rlimits));
   p.no_new_privileges = process.no_new_privileges;
-  if (seccomp) {
-    p.seccomp = TRY(compile_seccomp(*seccomp));
-    if (p.seccomp->use_listener)
-      return Fail(ErrorCode::InvalidArgument,
-                  "linux.seccomp: SCMP_ACT_NOTIFY (a seccomp agent at listenerPath) is not supported yet");
-  }
+  if (seccomp) p.seccomp = TRY(compile_seccomp(*seccomp));
   if (process.scheduler) {
     p.scheduler = TRY(sched_attr(*process.scheduler));
     p.set_scheduler = true;
@@ -135,8 +130,8 @@ int find_executable(const PreparedProcess& p, char* out, size_t outlen, ChildErr
   return child_fail(err, ENOENT, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
-int exec_prepared_process(const PreparedProcess& p, ChildError* err,
-                          void (*on_listener)(int fd, void* ctx), void* ctx) {
+int exec_prepared_process(const PreparedProcess& p, ChildError* err, ListenerHandler on_listener,
+                          void* ctx) {
   if (apply_rlimits(p.rlimits.data(), p.rlimits.size(), err) < 0) return -1;
   if (p.oom_score_adj) {
     int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -174,14 +169,16 @@ int exec_prepared_process(const PreparedProcess& p, ChildError* err,
   if (p.seccomp && !p.no_new_privileges) {
     int r = apply_seccomp(*p.seccomp, err);
     if (r < 0) return -1;
-    if (r > 0 && on_listener) on_listener(r, ctx);
+    if (r > 0 && (!on_listener || on_listener(r, ctx, err) < 0))
+      return on_listener ? -1 : child_fail(err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY needs an agent");
     seccomp_done = true;
   }
   if (p.caps && apply_capabilities(*p.caps, p.last_cap, err) < 0) return -1;
   if (p.seccomp && !seccomp_done) {
     int r = apply_seccomp(*p.seccomp, err);
     if (r < 0) return -1;
-    if (r > 0 && on_listener) on_listener(r, ctx);
+    if (r > 0 && (!on_listener || on_listener(r, ctx, err) < 0))
+      return on_listener ? -1 : child_fail(err, EINVAL, "linux.seccomp: SCMP_ACT_NOTIFY needs an agent");
   }
   ::execve(exe, p.argv.get(), p.envp.get());
   return child_fail(err, errno, "exec %s", exe);

@@ -63,10 +63,10 @@ Result<PreparedProcess> prepare_process(const oci::Process& process,
 int find_executable(const PreparedProcess& p, char* out, size_t outlen, ChildError* err);
 
 // Applies every step in order and execs; returns only on failure with err filled.
-// seccomp_listener_out receives the notify fd when the profile has SCMP_ACT_NOTIFY
-// and on_listener (if set) is called with it before execve.
+// With SCMP_ACT_NOTIFY in the profile, on_listener gets the listener fd before execve and
+// must hand it on (it returns -1 with err filled when it cannot).
+using ListenerHandler = int (*)(int fd, void* ctx, ChildError* err);
 int exec_prepared_process(const PreparedProcess& p, ChildError* err,
-                          void (*on_listener)(int fd, void* ctx) = nullptr,
-                          void* ctx = nullptr);
+                          ListenerHandler on_listener = nullptr, void* ctx = nullptr);
 
 }  // namespace berth::runtime

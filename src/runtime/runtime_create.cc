@@ -103,6 +103,15 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
     console = TRY(connect_console_socket(opts.console_socket));
   }
 
+  if (cfg.process.seccomp && cfg.process.seccomp->use_listener) {
+    oci::State agent_state;
+    agent_state.id = id;
+    agent_state.status = "created";
+    agent_state.bundle = bundle;
+    agent_state.annotations = spec.annotations;
+    cfg.seccomp_agent = TRY(connect_seccomp_agent(*spec.linux->seccomp, agent_state));
+  }
+
   StateStore store(options_.root);
   TRY(store.reserve(id));
   auto remove_state = defer([&] { (void)store.remove(id); });

@@ -17,6 +17,7 @@
 #include "runtime/console.h"
 #include "runtime/process_setup.h"
 #include "runtime/runtime_internal.h"
+#include "runtime/seccomp_agent.h"
 #include "runtime/sync_protocol.h"
 
 namespace berth::runtime {
@@ -44,11 +45,22 @@ bool same_namespace(const std::string& a, const std::string& b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+struct AgentContext {
+  const SeccompAgent* agent;
+  int host_pid;
+};
+
+int hand_listener_to_agent(int fd, void* ctx, ChildError* err) {
+  auto* a = static_cast<AgentContext*>(ctx);
+  return send_to_seccomp_agent(*a->agent, fd, a->host_pid, err);
+}
+
 [[noreturn]] void exec_child(const std::vector<JoinFd>& joins, const PreparedProcess& proc, int sync_fd,
-                             int console_fd) {
+                             int console_fd, const std::optional<SeccompAgent>& agent) {
   ChildError err;
   SyncMessage msg;
   if (sync_recv(sync_fd, &msg) < 0 || msg.type != SyncType::Go) ::_exit(1);
+  AgentContext agent_ctx{agent ? &*agent : nullptr, msg.value};
   for (const auto& j : joins) {
     if (::setns(j.fd.get(), j.flag) != 0) {
       child_fail(&err, errno, "join namespace (flag 0x%x)", j.flag);
@@ -66,7 +78,8 @@ bool same_namespace(const std::string& a, const std::string& b) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  exec_prepared_process(proc, &err);
+  if (agent) exec_prepared_process(proc, &err, hand_listener_to_agent, &agent_ctx);
+  else exec_prepared_process(proc, &err);
   sync_send_error(sync_fd, err);
   ::_exit(127);
 }
@@ -106,6 +119,11 @@ Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
     own_pidns = TRY(open_fd("/proc/self/ns/pid", O_RDONLY));
   }
 
+  std::optional<SeccompAgent> agent;
+  if (proc.seccomp && proc.seccomp->use_listener) {
+    agent = TRY(connect_seccomp_agent(*seccomp, record.state));
+  }
+
   UniqueFd console;
   if (proc.terminal) {
     if (opts.console_socket.empty())
@@ -119,7 +137,7 @@ Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
   if (pidns && ::setns(pidns.get(), CLONE_NEWPID) != 0) return FailErrno(errno, "join the pid namespace of {}", id);
   pid_t pid = sys::clone_fork(0);
   int clone_errno = errno;
-  if (pid == 0) exec_child(joins, proc, child_end.get(), console.get());
+  if (pid == 0) exec_child(joins, proc, child_end.get(), console.get(), agent);
   if (own_pidns && ::setns(own_pidns.get(), CLONE_NEWPID) != 0) log::warn("return to own pid namespace failed");
   if (pid < 0) return FailErrno(clone_errno, "clone exec process");
   child_end.reset();

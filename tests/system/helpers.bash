@@ -33,6 +33,7 @@ else
   RUNTIME=("${BERTH:-berth-not-set}" runtime)
 fi
 RECVTTY=${BERTH_TOOLS:-$REPO_ROOT/build/release/tests/tools}/recvtty
+SECCOMP_AGENT=${BERTH_TOOLS:-$REPO_ROOT/build/release/tests/tools}/seccomp_agent
 
 # --- the runtime ------------------------------------------------------------------------
 

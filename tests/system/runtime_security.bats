@@ -238,3 +238,39 @@ seccomp_arches() {
   assert_output --partial "Permission denied"
   assert_line denied
 }
+
+# Starts the test seccomp agent, which answers every notification with errno $1.
+start_seccomp_agent() {
+  [[ -x $SECCOMP_AGENT ]] || fail "seccomp_agent not built at $SECCOMP_AGENT (set BERTH_TOOLS)"
+  AGENT_SOCK=$BATS_TEST_TMPDIR/agent.sock
+  AGENT_STATE=$BATS_TEST_TMPDIR/agent-state.json
+  "$SECCOMP_AGENT" "$AGENT_SOCK" "$AGENT_STATE" "$1" 3>&- &
+  AGENT_PID=$!
+  wait_until 5 test -S "$AGENT_SOCK"
+}
+
+@test "SCMP_ACT_NOTIFY hands the listener to the agent at listenerPath, which answers for the kernel" {
+  require_seccomp
+  start_seccomp_agent 18 # EXDEV: only the agent would answer with this
+  config_set --argjson a "$(seccomp_arches)" --arg sock "$AGENT_SOCK" \
+    '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: $a,
+       listenerPath: $sock, listenerMetadata: "meta-42",
+       syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}'
+  run run_sh 'mkdir /tmp/x || echo mkdir-failed; touch /tmp/f && echo touch-ok'
+  assert_output --partial "Invalid cross-device link"
+  assert_line mkdir-failed
+  assert_line touch-ok
+  wait "$AGENT_PID" || true
+  run jq -r '[.fds[0], .metadata, .state.id, (.pid == .state.pid)] | join(" ")' "$AGENT_STATE"
+  assert_output "seccompFd meta-42 $CID true"
+}
+
+@test "SCMP_ACT_NOTIFY with no agent listening fails before the container starts" {
+  require_seccomp
+  config_set --argjson a "$(seccomp_arches)" --arg sock "$BATS_TEST_TMPDIR/nobody.sock" \
+    '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", architectures: $a, listenerPath: $sock,
+       syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}'
+  run runtime run -b "$BUNDLE" "$CID"
+  assert_failure
+  assert_output --partial "linux.seccomp.listenerPath"
+}
