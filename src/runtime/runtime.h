@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/unique_fd.h"
 #include "oci/runtime_spec.h"
 
 namespace berth::runtime {
@@ -27,6 +28,8 @@ struct CreateOptions {
   std::string bundle;          // directory holding config.json; "" = current directory
   std::string console_socket;  // where the pty master is sent when process.terminal
   int console_socket_fd = -1;  // or an already connected socket (borrowed)
+  // Without either, a terminal's pty master is returned here (when set) instead of refused.
+  UniqueFd* terminal_master = nullptr;
   std::string pid_file;        // written with the init's pid once created
   bool no_pivot = false;       // MS_MOVE + chroot instead of pivot_root
 };

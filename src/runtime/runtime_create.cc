@@ -92,15 +92,20 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   for (const auto& w : warnings) log::warn("{}", w);
   log::debug("create {}: setup planned", id);
 
-  UniqueFd console;
+  UniqueFd console, console_ours;
   if (spec.process->terminal && opts.console_socket_fd >= 0) {
     console.reset(::fcntl(opts.console_socket_fd, F_DUPFD_CLOEXEC, 3));
     if (!console) return FailErrno(errno, "console socket");
-  } else if (spec.process->terminal) {
-    if (opts.console_socket.empty())
-      return Fail(ErrorCode::InvalidArgument,
-                  "process.terminal is true: a --console-socket is needed to receive the terminal");
+  } else if (spec.process->terminal && !opts.console_socket.empty()) {
     console = TRY(connect_console_socket(opts.console_socket));
+  } else if (spec.process->terminal && opts.terminal_master) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+    console_ours.reset(sp[0]);
+    console.reset(sp[1]);
+  } else if (spec.process->terminal) {
+    return Fail(ErrorCode::InvalidArgument,
+                "process.terminal is true: a --console-socket is needed to receive the terminal");
   }
 
   if (cfg.process.seccomp && cfg.process.seccomp->use_listener) {
@@ -188,6 +193,11 @@ Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& o
   }
   TRY(sync_expect(parent_end.get(), SyncType::Ready));
   log::debug("create {}: init {} is ready", id, init);
+  if (console_ours) {
+    int master = recv_fd(console_ours.get());
+    if (master < 0) return FailErrno(-master, "receive the container's terminal");
+    opts.terminal_master->reset(master);
+  }
 
   ContainerRecord record;
   record.state = st;
@@ -243,31 +253,15 @@ Result<int> Runtime::run(const std::string& id, const CreateOptions& opts, bool 
     sa.sa_flags = SA_RESTART;
     for (int sig : forwarded) ::sigaction(sig, &sa, nullptr);
   }
-  // runc's foreground terminal: keep the pty master here and proxy it.
+  // runc's foreground terminal: without a console socket, keep the pty master and proxy it.
   CreateOptions create_opts = opts;
-  UniqueFd console_ours, console_theirs;
-  if (!detach && opts.console_socket.empty() && opts.console_socket_fd < 0) {
-    auto spec = oci::load_spec(absolute_path(opts.bundle.empty() ? "." : opts.bundle));
-    if (spec && spec->process && spec->process->terminal) {
-      int sp[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
-      console_ours.reset(sp[0]);
-      console_theirs.reset(sp[1]);
-      create_opts.console_socket_fd = console_theirs.get();
-    }
-  }
+  UniqueFd master;
+  if (!detach) create_opts.terminal_master = &master;
   oci::State st = TRY(create(id, create_opts));
   auto cleanup = defer([&] {
     if (!keep) (void)remove(id, true);
   });
   g_forward_pid = st.pid;
-  UniqueFd master;
-  if (console_ours) {
-    console_theirs.reset();
-    int fd = recv_fd(console_ours.get());
-    if (fd < 0) return FailErrno(-fd, "receive the container's terminal");
-    master.reset(fd);
-  }
   TRY(start(id));
   if (detach) {
     cleanup.dismiss();
