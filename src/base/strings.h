@@ -14,6 +14,9 @@ std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view trim(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
+// s in double quotes for an error message, with '"', '\\' and control bytes escaped so the
+// message stays one line.
+std::string quote(std::string_view s);
 
 // Parses a whole decimal (or 0x hex) number; "what" names the input in the error.
 Result<int64_t> parse_int(std::string_view s, std::string_view what);

@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace berth::oci {
 namespace {
 
@@ -43,24 +45,6 @@ bool has_upper(std::string_view s) {
     if (is_upper(c)) return true;
   }
   return false;
-}
-
-// The input quoted for an error message, with control bytes escaped so a message stays one line.
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
 }
 
 bool valid_label(std::string_view label) {
@@ -149,18 +133,18 @@ Result<void> check_digest(std::string_view text, std::string_view digest) {
   if (colon == std::string_view::npos || colon == 0) {
     return Fail(ErrorCode::InvalidArgument,
                 "invalid reference {}: invalid digest {}: want sha256:<64 hex digits>",
-                quoted(text), quoted(digest));
+                quote(text), quote(digest));
   }
   std::string_view algorithm = digest.substr(0, colon);
   if (algorithm != "sha256") {
     return Fail(ErrorCode::InvalidArgument,
-                "invalid reference {}: unsupported digest algorithm {}", quoted(text),
-                quoted(algorithm));
+                "invalid reference {}: unsupported digest algorithm {}", quote(text),
+                quote(algorithm));
   }
   if (!is_sha256_hex(digest.substr(colon + 1))) {
     return Fail(ErrorCode::InvalidArgument,
                 "invalid reference {}: invalid digest {}: want 64 lowercase hex digits",
-                quoted(text), quoted(digest));
+                quote(text), quote(digest));
   }
   return {};
 }
@@ -200,7 +184,7 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
   if (is_image_id(text)) {
     return Fail(ErrorCode::InvalidArgument,
                 "invalid reference {}: cannot use a 64-character hex image id as a repository name",
-                quoted(text));
+                quote(text));
   }
 
   // Split off the domain the way Docker's splitDockerDomain does.
@@ -221,11 +205,11 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
   // Docker checks case on everything before the first ':' of the remainder, before the grammar.
   if (has_upper(remainder.substr(0, remainder.find(':')))) {
     return Fail(ErrorCode::InvalidArgument,
-                "invalid reference {}: repository name must be lowercase", quoted(text));
+                "invalid reference {}: repository name must be lowercase", quote(text));
   }
   if (!valid_domain(ref.domain)) {
     return Fail(ErrorCode::InvalidArgument, "invalid reference {}: invalid domain {}",
-                quoted(text), quoted(ref.domain));
+                quote(text), quote(ref.domain));
   }
 
   // remainder := path [":" tag] ["@" digest]; neither ':' nor '@' can occur in a path.
@@ -235,15 +219,15 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
       path_end == std::string_view::npos ? std::string_view() : remainder.substr(path_end);
   if (path.empty()) {
     return Fail(ErrorCode::InvalidArgument, "invalid reference {}: missing repository path",
-                quoted(text));
+                quote(text));
   }
   for (std::string_view rest = path;;) {
     size_t sep = rest.find('/');
     std::string_view component = rest.substr(0, sep);
     if (!valid_component(component)) {
       return Fail(ErrorCode::InvalidArgument,
-                  "invalid reference {}: invalid repository path component {}", quoted(text),
-                  quoted(component));
+                  "invalid reference {}: invalid repository path component {}", quote(text),
+                  quote(component));
     }
     if (sep == std::string_view::npos) break;
     rest.remove_prefix(sep + 1);
@@ -254,7 +238,7 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
     std::string_view tag = suffix.substr(1, at == std::string_view::npos ? at : at - 1);
     if (!valid_tag(tag)) {
       return Fail(ErrorCode::InvalidArgument, "invalid reference {}: invalid tag {}",
-                  quoted(text), quoted(tag));
+                  quote(text), quote(tag));
     }
     ref.tag = tag;
     suffix = at == std::string_view::npos ? std::string_view() : suffix.substr(at);
@@ -275,7 +259,7 @@ Result<ImageReference> parse_image_reference(std::string_view text) {
     return Fail(ErrorCode::InvalidArgument,
                 "invalid reference {}: repository name must not be more than {} characters, "
                 "got {}",
-                quoted(text), kNameTotalLengthMax, name_length);
+                quote(text), kNameTotalLengthMax, name_length);
   }
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = kDefaultTag;
   return ref;

@@ -54,23 +54,6 @@ std::string member_path(std::string_view path, std::string_view key) {
 
 std::string index_path(std::string_view path, size_t i) { return fmt::format("{}[{}]", path, i); }
 
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
-
 std::string describe(const Json& j) {
   switch (j.type()) {
     case Json::value_t::null:

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/strings.h"
 
 namespace berth::oci::jsonio {
 
@@ -29,8 +30,6 @@ using Json = nlohmann::json;
 std::string member_path(std::string_view path, std::string_view key);
 // "a[3]".
 std::string index_path(std::string_view path, size_t i);
-// s in double quotes with quotes, backslashes and control bytes escaped (for messages).
-std::string quote(std::string_view s);
 // How a value reads in a message: -1, "text", true, null, an object, an array.
 std::string describe(const Json& j);
 

@@ -131,7 +131,7 @@ static Result<void> read(const Json& j, const std::string& p, Namespace& v) {
   auto t = namespace_from_string(type);
   if (!t)
     return jsonio::fail_at(jsonio::member_path(p, "type"), "unknown namespace {}",
-                           jsonio::quote(type));
+                           berth::quote(type));
   v.type = *t;
   return {};
 }

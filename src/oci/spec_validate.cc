@@ -13,7 +13,6 @@ namespace {
 
 using jsonio::index_path;
 using jsonio::member_path;
-using jsonio::quote;
 
 constexpr size_t kMaxErrors = 20;
 

@@ -103,16 +103,6 @@ int setup_container(const InitConfig& c, int* host_pid, ChildError* err) {
   return 0;
 }
 
-struct AgentContext {
-  const SeccompAgent* agent;
-  int host_pid;
-};
-
-int hand_listener_to_agent(int fd, void* ctx, ChildError* err) {
-  auto* a = static_cast<AgentContext*>(ctx);
-  return send_to_seccomp_agent(*a->agent, fd, a->host_pid, err);
-}
-
 }  // namespace
 
 void init_main(const InitConfig& c) {
@@ -137,7 +127,7 @@ void init_main(const InitConfig& c) {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (c.seccomp_agent) {
-      AgentContext agent{&*c.seccomp_agent, host_pid};
+      AgentHandoff agent{&*c.seccomp_agent, host_pid};
       exec_prepared_process(c.process, &err, hand_listener_to_agent, &agent);
     } else {
       exec_prepared_process(c.process, &err);

@@ -45,22 +45,12 @@ bool same_namespace(const std::string& a, const std::string& b) {
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-struct AgentContext {
-  const SeccompAgent* agent;
-  int host_pid;
-};
-
-int hand_listener_to_agent(int fd, void* ctx, ChildError* err) {
-  auto* a = static_cast<AgentContext*>(ctx);
-  return send_to_seccomp_agent(*a->agent, fd, a->host_pid, err);
-}
-
 [[noreturn]] void exec_child(const std::vector<JoinFd>& joins, const PreparedProcess& proc, int sync_fd,
                              int console_fd, const std::optional<SeccompAgent>& agent) {
   ChildError err;
   SyncMessage msg;
   if (sync_recv(sync_fd, &msg) < 0 || msg.type != SyncType::Go) ::_exit(1);
-  AgentContext agent_ctx{agent ? &*agent : nullptr, msg.value};
+  AgentHandoff agent_ctx{agent ? &*agent : nullptr, msg.value};
   for (const auto& j : joins) {
     if (::setns(j.fd.get(), j.flag) != 0) {
       child_fail(&err, errno, "join namespace (flag 0x%x)", j.flag);

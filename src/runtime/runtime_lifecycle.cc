@@ -146,12 +146,14 @@ Result<void> Runtime::remove(const std::string& id, bool force) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     left = cgroup->pids();
   }
-  auto spec = record.has_hooks ? config(id) : Result<oci::Spec>(Unexpected(Error()));
-  if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
-    oci::State st = record.state;
-    st.status = "stopped";
-    auto r = run_hooks(prepare_hooks(spec->hooks->poststop), "poststop", oci::state_to_json(st, false));
-    if (!r) log::warn("{}", r.error().what());
+  if (record.has_hooks) {
+    auto spec = config(id);
+    if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
+      oci::State st = record.state;
+      st.status = "stopped";
+      auto r = run_hooks(prepare_hooks(spec->hooks->poststop), "poststop", oci::state_to_json(st, false));
+      if (!r) log::warn("{}", r.error().what());
+    }
   }
   TRY_CTX("delete " + id, cgroup->destroy());
   forget_cgroup(id);

@@ -55,4 +55,9 @@ int send_to_seccomp_agent(const SeccompAgent& agent, int listener_fd, int host_p
   return 0;
 }
 
+int hand_listener_to_agent(int listener_fd, void* ctx, ChildError* err) {
+  auto* handoff = static_cast<AgentHandoff*>(ctx);
+  return send_to_seccomp_agent(*handoff->agent, listener_fd, handoff->host_pid, err);
+}
+
 }  // namespace berth::runtime

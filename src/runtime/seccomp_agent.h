@@ -27,6 +27,15 @@ Result<SeccompAgent> connect_seccomp_agent(const oci::Seccomp& seccomp, const oc
 int send_to_seccomp_agent(const SeccompAgent& agent, int listener_fd, int host_pid,
                           ChildError* err);
 
+// What exec_prepared_process's listener handler needs: the agent and the process's host pid.
+struct AgentHandoff {
+  const SeccompAgent* agent;
+  int host_pid;
+};
+
+// A ListenerHandler (process_setup.h) for ctx = AgentHandoff*: sends the fd to the agent.
+int hand_listener_to_agent(int listener_fd, void* ctx, ChildError* err);
+
 // A JSON text with every occurrence of the number sentinel replaced by "%1$d" and every other
 // '%' escaped: a printf format the child fills in with a pid.
 std::string pid_format(const std::string& json, int sentinel);
