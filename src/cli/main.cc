@@ -1,6 +1,9 @@
 // berth: one daemonless binary. Verbs are registered by the files of src/cli.
 #include <CLI/CLI.hpp>
 
+#include <string_view>
+
+#include "cli/engine_cli.h"
 #include "cli/runtime_cli.h"
 
 int main(int argc, char** argv) {
@@ -9,11 +12,16 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "berth version 0.1.0");
   berth::cli::RuntimeGlobals runtime_globals;
   berth::cli::add_runtime_commands(app, runtime_globals);
+  berth::cli::EngineGlobals engine_globals;
+  berth::cli::add_engine_commands(app, engine_globals);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
-    return code == 0 ? 0 : 1;
+    if (code == 0) return 0;
+    // runc exits 1 on a usage error; Docker's CLI exits 125.
+    bool runtime = argc > 1 && std::string_view(argv[1]) == "runtime";
+    return runtime ? 1 : 125;
   }
-  return runtime_globals.exit_code;
+  return runtime_globals.exit_code != 0 ? runtime_globals.exit_code : engine_globals.exit_code;
 }

@@ -1,1 +1,154 @@
-// Placeholder until the first store file lands.
+#include "store/database.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <array>
+
+namespace berth::store {
+namespace {
+
+Unexpected sqlite_error(sqlite3* db, std::string_view what) {
+  int code = sqlite3_errcode(db);
+  ErrorCode category = ErrorCode::Internal;
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) category = ErrorCode::Unavailable;
+  if (code == SQLITE_CONSTRAINT) category = ErrorCode::AlreadyExists;
+  if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_CANTOPEN)
+    category = ErrorCode::PermissionDenied;
+  return Fail(category, "{}: {}", what, sqlite3_errmsg(db));
+}
+
+// Migration N brings the schema from version N to N+1. Never edit one that has shipped.
+constexpr std::array<std::string_view, 1> kMigrations = {
+    R"sql(
+    CREATE TABLE images (
+      id              TEXT PRIMARY KEY,   -- config digest, the image ID
+      manifest_digest TEXT NOT NULL,
+      manifest_type   TEXT NOT NULL,
+      manifest_size   INTEGER NOT NULL,
+      size            INTEGER NOT NULL,   -- unpacked bytes
+      snapshot        TEXT NOT NULL,      -- top ChainID, '' for no layers
+      created         TEXT NOT NULL,      -- when berth stored it (RFC 3339)
+      last_tag_time   TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE image_names (
+      name     TEXT PRIMARY KEY,          -- docker.io/library/busybox:latest
+      image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX image_names_by_image ON image_names(image_id);
+    CREATE TABLE image_digests (
+      repo_digest TEXT PRIMARY KEY,       -- docker.io/library/busybox@sha256:...
+      image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX image_digests_by_image ON image_digests(image_id);
+    )sql",
+};
+
+}  // namespace
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, sqlite3_sql(stmt_));
+}
+
+Result<void> Statement::run() {
+  while (TRY(step())) {
+  }
+  return {};
+}
+
+std::string Statement::text(int column) const {
+  auto* p = sqlite3_column_text(stmt_, column);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, column)) : "";
+}
+int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
+  // Create the file 0600 first: sqlite would use the umask.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return FailErrno(errno, "open {}", path);
+  ::close(fd);
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<Database> db(new Database(raw));
+  if (rc != SQLITE_OK) return sqlite_error(raw, "open " + path);
+  sqlite3_busy_timeout(raw, 10000);
+  TRY_CTX(path, db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  TRY_CTX(path, db->migrate());
+  return db;
+}
+
+Database::~Database() { sqlite3_close_v2(db_); }
+
+Result<Statement> Database::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+    return sqlite_error(db_, fmt::format("prepare {}", sql));
+  return Statement(db_, stmt);
+}
+
+Result<void> Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg ? msg : "unknown error";
+    sqlite3_free(msg);
+    return Fail(sqlite3_errcode(db_) == SQLITE_BUSY ? ErrorCode::Unavailable : ErrorCode::Internal,
+                "sqlite: {}", m);
+  }
+  return {};
+}
+
+Result<void> Database::transaction(const std::function<Result<void>()>& fn) {
+  TRY(exec("BEGIN IMMEDIATE"));
+  auto r = fn();
+  if (!r) {
+    (void)exec("ROLLBACK");
+    return r;
+  }
+  if (auto c = exec("COMMIT"); !c) {
+    (void)exec("ROLLBACK");
+    return c;
+  }
+  return {};
+}
+
+int64_t Database::changes() const { return sqlite3_changes64(db_); }
+
+Result<void> Database::migrate() {
+  return transaction([&]() -> Result<void> {
+    auto q = TRY(prepare("PRAGMA user_version"));
+    TRY(q.step());
+    auto version = static_cast<size_t>(q.integer(0));
+    if (version > kMigrations.size())
+      return Fail(ErrorCode::Conflict,
+                  "database schema version {} is newer than this berth understands ({})", version,
+                  kMigrations.size());
+    for (size_t v = version; v < kMigrations.size(); ++v)
+      TRY_CTX(fmt::format("migration {}", v + 1), exec(kMigrations[v]));
+    if (version != kMigrations.size())
+      TRY(exec(fmt::format("PRAGMA user_version = {}", kMigrations.size())));
+    return {};
+  });
+}
+
+}  // namespace berth::store

@@ -1,0 +1,59 @@
+#include "cli/engine_cli.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "base/log.h"
+#include "base/strings.h"
+
+namespace berth::cli {
+
+std::unique_ptr<engine::ImageService> EngineGlobals::images() {
+  auto r = engine::ImageService::open(options);
+  if (!r) {
+    fail(*this, r.error());
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
+void fail(EngineGlobals& g, const Error& error) { fail(g, error.what()); }
+
+void fail(EngineGlobals& g, const std::string& message) {
+  std::cerr << "Error: " << message << "\n";
+  g.exit_code = 1;
+}
+
+void add_engine_commands(CLI::App& app, EngineGlobals& g) {
+  if (const char* root = std::getenv("BERTH_ROOT"); root && *root) g.options.root = root;
+  if (const char* dir = std::getenv("DOCKER_CONFIG"); dir && *dir) g.config_dir = dir;
+  app.add_option("--root", g.options.root, "directory for images, containers and berth.db (env BERTH_ROOT)")
+      ->capture_default_str();
+  app.add_option("--runroot", g.options.runroot, "directory for runtime state")->capture_default_str();
+  app.add_option("--config", g.config_dir, "directory of the client config.json (credentials)");
+  app.add_option("--insecure-registry", g.options.insecure_registries,
+                 "registry spoken to over plain HTTP (loopback registries always are)");
+  app.add_flag("-D,--debug", g.debug, "log debug messages");
+  app.parse_complete_callback([&g] {
+    if (!g.config_dir.empty()) g.options.docker_config = g.config_dir + "/config.json";
+    log::configure("", false, g.debug);
+  });
+
+  CLI::App* image = app.add_subcommand("image", "Manage images");
+  image->require_subcommand(1);
+  add_pull(app, *image, g);
+  add_push(app, *image, g);
+  add_images(app, *image, g);
+  add_rmi(app, *image, g);
+  add_tag(app, *image, g);
+  add_history(app, *image, g);
+  add_load_save(app, *image, g);
+  add_import(app, *image, g);
+  add_image_inspect(*image, g);
+  add_image_prune(*image, g);
+  add_image_mount(*image, g);
+  add_login(app, g);
+  add_system(app, g);
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,47 @@
+// The Docker-compatible command tree (`berth pull`, `berth images`, ...): global flags, error
+// reporting with Docker's exit codes, and the verbs' registration functions, one file each.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "engine/engine_options.h"
+#include "engine/image_service.h"
+
+namespace berth::cli {
+
+struct EngineGlobals {
+  engine::EngineOptions options;
+  std::string config_dir;  // --config: where config.json (credentials) lives
+  bool debug = false;
+  int exit_code = 0;
+
+  // Opens the image service or reports why not (and returns null).
+  std::unique_ptr<engine::ImageService> images();
+};
+
+// Prints "Error: <message>" to stderr and sets Docker's exit code for a failed command (1).
+void fail(EngineGlobals& g, const Error& error);
+void fail(EngineGlobals& g, const std::string& message);
+
+void add_engine_commands(CLI::App& app, EngineGlobals& g);
+
+// Each registers one verb (and its `berth image <verb>` alias where Docker has one).
+void add_pull(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_push(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_images(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_rmi(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_tag(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_history(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_load_save(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_import(CLI::App& app, CLI::App& image, EngineGlobals& g);
+void add_image_inspect(CLI::App& image, EngineGlobals& g);
+void add_image_prune(CLI::App& image, EngineGlobals& g);
+void add_image_mount(CLI::App& image, EngineGlobals& g);
+void add_login(CLI::App& app, EngineGlobals& g);
+void add_system(CLI::App& app, EngineGlobals& g);
+
+}  // namespace berth::cli
