@@ -32,7 +32,8 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   app.add_option("--runroot", g.options.runroot, "directory for runtime state")->capture_default_str();
   app.add_option("--config", g.config_dir, "directory of the client config.json (credentials)");
   app.add_option("--insecure-registry", g.options.insecure_registries,
-                 "registry spoken to over plain HTTP (loopback registries always are)");
+                 "registry spoken to over plain HTTP (loopback registries always are)")
+      ->allow_extra_args(false);
   app.add_flag("-D,--debug", g.debug, "log debug messages");
   app.parse_complete_callback([&g] {
     if (!g.config_dir.empty()) g.options.docker_config = g.config_dir + "/config.json";

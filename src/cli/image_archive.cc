@@ -85,7 +85,8 @@ void define_import(CLI::App* cmd, EngineGlobals& g) {
   auto request = std::make_shared<engine::ImportRequest>();
   cmd->add_option("file", *file, "file (or - for stdin) holding a root filesystem tarball")->required();
   cmd->add_option("reference", request->reference, "REPOSITORY[:TAG]");
-  cmd->add_option("-c,--change", request->changes, "apply a Dockerfile instruction to the image");
+  cmd->add_option("-c,--change", request->changes, "apply a Dockerfile instruction to the image")
+      ->allow_extra_args(false);
   cmd->add_option("-m,--message", request->message, "commit message for the imported image");
   cmd->add_option("--platform", request->platform, "set the platform (os[/arch[/variant]])");
   cmd->callback([&g, file, request] {

@@ -155,7 +155,8 @@ void define(CLI::App* cmd, EngineGlobals& g) {
   cmd->add_option("repository", flags->repository, "show only images matching REPOSITORY[:TAG]");
   cmd->add_flag("-a,--all", flags->all, "show all images (default hides intermediate images)");
   cmd->add_flag("--digests", flags->digests, "show digests");
-  cmd->add_option("-f,--filter", flags->filters, "filter output: dangling, label, reference, before, since");
+  cmd->add_option("-f,--filter", flags->filters, "filter output: dangling, label, reference, before, since")
+      ->allow_extra_args(false);
   cmd->add_option("--format", flags->format, "'table', 'json', or a Go template such as '{{.Repository}}:{{.Tag}}'");
   cmd->add_flag("--no-trunc", flags->no_trunc, "don't truncate output");
   cmd->add_flag("-q,--quiet", flags->quiet, "only show image IDs");

@@ -84,6 +84,7 @@ struct Index {
   std::string media_type;  // as in the document; may be empty for OCI
   std::vector<Descriptor> manifests;
   std::map<std::string, std::string> annotations;
+  bool operator==(const Index&) const = default;
 };
 
 // OCI image manifest or Docker schema2 manifest.
@@ -93,6 +94,7 @@ struct Manifest {
   Descriptor config;
   std::vector<Descriptor> layers;
   std::map<std::string, std::string> annotations;
+  bool operator==(const Manifest&) const = default;
 };
 
 // A healthcheck as Docker stores it in the image config (durations in nanoseconds).
@@ -148,6 +150,7 @@ struct ImageConfig {
   std::string comment;
 
   Platform platform() const;
+  bool operator==(const ImageConfig&) const = default;
 };
 
 // Parsers: every error is InvalidArgument naming the JSON path ("manifests[1].digest: invalid

@@ -19,6 +19,7 @@ bats_require_minimum_version 1.5.0
 BATS_LIB_PATH=${BATS_LIB_PATH:-/usr/lib/bats:/usr/local/lib/bats}
 bats_load_library bats-support
 bats_load_library bats-assert
+source "$BATS_TEST_DIRNAME/json_array.bash"
 
 # A hung runtime fails the test instead of the suite.
 : "${BATS_TEST_TIMEOUT:=120}"
@@ -65,16 +66,6 @@ config_set() {
   mv "$cfg.tmp" "$cfg"
 }
 
-# json_array ARG...: prints the arguments as a JSON array of strings (any bytes but NUL;
-# jq 1.6 would take a "-c" after --args for its own option, hence --arg per element).
-json_array() {
-  local i=0 a jq_args=()
-  for a in "$@"; do
-    jq_args+=(--arg "a$i" "$a")
-    i=$((i + 1))
-  done
-  jq -nc "${jq_args[@]}" '[$ARGS.named[]]'
-}
 
 # config_args ARG...: sets process.args.
 config_args() {

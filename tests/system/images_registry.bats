@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# Push and pull against Debian's docker-registry on 127.0.0.1: busybox and Debian 12 images,
+# digests, errors, and the Docker Hub conventions berth keeps (login, credentials, tags).
+
+load image_helpers
+
+setup_file() {
+  export BUSYBOX_TAR=$BATS_FILE_TMPDIR/busybox.tar
+  make_busybox_tar "$BUSYBOX_TAR"
+  start_registry
+}
+teardown_file() { stop_registry; }
+
+setup() { image_setup; }
+teardown() { image_teardown; }
+
+@test "push then pull into a fresh store: same image, same digest, and it runs" {
+  id=$(berth import -c 'CMD ["/bin/echo","from-registry"]' "$BUSYBOX_TAR" "$REGISTRY/bb:1")
+  run berth push "$REGISTRY/bb:1"
+  assert_success
+  assert_line --index 0 "The push refers to repository [$REGISTRY/bb]"
+  assert_line --regexp '^[0-9a-f]{12}: Pushed$'
+  assert_line --regexp "^1: digest: sha256:[0-9a-f]{64} size: [0-9]+$"
+  digest=$(grep -o 'sha256:[0-9a-f]*' <<<"${lines[-1]}")
+  # pushing again finds every layer there
+  run berth push "$REGISTRY/bb:1"
+  assert_line --regexp '^[0-9a-f]{12}: Layer already exists$'
+
+  ROOT=$BATS_TEST_TMPDIR/fresh
+  run berth pull "$REGISTRY/bb:1"
+  assert_success
+  assert_line "1: Pulling from bb"
+  assert_line --regexp '^[0-9a-f]{12}: Pull complete$'
+  assert_line "Digest: $digest"
+  assert_line "Status: Downloaded newer image for $REGISTRY/bb:1"
+  assert_line --index -1 "$REGISTRY/bb:1"
+  run berth image inspect --format '{{.Id}}' "$REGISTRY/bb:1"
+  assert_output "$id"
+  run berth images --digests --format '{{.Digest}}'
+  assert_output "$digest"
+  run run_image "$REGISTRY/bb:1" /bin/echo from-registry
+  assert_output from-registry
+  run berth pull "$REGISTRY/bb:1"
+  assert_line "Status: Image is up to date for $REGISTRY/bb:1"
+
+  # by digest, into yet another store
+  ROOT=$BATS_TEST_TMPDIR/bydigest
+  run berth pull -q "$REGISTRY/bb@$digest"
+  assert_success
+  run berth image inspect --format '{{.Id}}' "$REGISTRY/bb@$digest"
+  assert_output "$id"
+}
+
+@test "pull errors: unknown tag, unknown repository, unreachable registry" {
+  run berth pull "$REGISTRY/nothing:1"
+  assert_failure 1
+  assert_output --partial "pull $REGISTRY/nothing:1"
+  assert_output --regexp 'unknown'
+  run berth pull 127.0.0.1:1/x:1
+  assert_failure 1
+  assert_output --partial 'refused'
+  run berth images -q
+  assert_output ""
+}
+
+@test "a Debian 12 image goes through the registry and runs apt's tools" {
+  debian_tar=$("$REPO_ROOT/scripts/make-debian-rootfs") || skip "no Debian rootfs: debootstrap failed"
+  berth import -c 'CMD ["/bin/bash"]' "$debian_tar" "$REGISTRY/debian:12" >/dev/null
+  run berth push "$REGISTRY/debian:12"
+  assert_success
+  ROOT=$BATS_TEST_TMPDIR/fresh
+  run berth pull "$REGISTRY/debian:12"
+  assert_success
+  run run_image "$REGISTRY/debian:12" /bin/sh -c 'cat /etc/debian_version; dpkg-query -W -f="\${Package}\n" dpkg'
+  assert_success
+  assert_line --index 0 --regexp '^12\.'
+  assert_line --index 1 dpkg
+}
