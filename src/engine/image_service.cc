@@ -38,7 +38,9 @@ Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& op
       for (const auto& info : *list)
         if (starts_with(info.key, "extract-")) (void)s->snapshots_->remove(info.key);
     }
-    if (auto r = s->content_->prune_ingests(std::chrono::hours(24)); !r)
+    // Only pulls resume (their refs name the blob); a killed load or import is garbage.
+    auto resumable = [](std::string_view ref) { return starts_with(ref, "pull-"); };
+    if (auto r = s->content_->prune_ingests(std::chrono::hours(24), resumable); !r)
       log::warn("ingest cleanup: {}", r.error().what());
     TRY(s->lock_.convert(FileLock::Mode::Shared));
   }

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,9 +66,11 @@ class ContentStore {
   // NotFound when absent.
   virtual Result<void> remove(const Digest& digest) = 0;
   virtual Result<std::vector<BlobInfo>> list() = 0;
-  // Removes ingests no writer holds that were last written before now - max_age (zero: all).
-  // Returns the bytes freed.
-  virtual Result<int64_t> prune_ingests(std::chrono::seconds max_age) = 0;
+  // Removes ingests no writer holds. Those whose ref `resumable` accepts (all, when it is
+  // empty) go only once last written before now - max_age (zero: at once); the others, which
+  // nobody will resume, go at once. Returns the bytes freed.
+  virtual Result<int64_t> prune_ingests(std::chrono::seconds max_age,
+                                        const std::function<bool(std::string_view ref)>& resumable = {}) = 0;
 };
 
 // Blobs under <root>/blobs/sha256/<hex>, ingests under <root>/ingest/<sha256(ref)>/, held

@@ -135,7 +135,8 @@ class LocalContentStore final : public ContentStore {
     return blobs;
   }
 
-  Result<int64_t> prune_ingests(std::chrono::seconds max_age) override {
+  Result<int64_t> prune_ingests(std::chrono::seconds max_age,
+                                const std::function<bool(std::string_view)>& resumable) override {
     int64_t freed = 0;
     std::string root = layout_.ingest_root();
     time_t cutoff = ::time(nullptr) - static_cast<time_t>(max_age.count());
@@ -153,7 +154,12 @@ class LocalContentStore final : public ContentStore {
       std::string data = dir + "/data";
       bool has_data = ::stat(data.c_str(), &st) == 0;
       if (!has_data && ::stat(dir.c_str(), &st) != 0) continue;
-      if (max_age.count() > 0 && st.st_mtime >= cutoff) continue;
+      bool keep_for_resume = true;
+      if (resumable) {
+        auto ref = read_file(dir + "/ref");
+        keep_for_resume = ref && resumable(*ref);
+      }
+      if (keep_for_resume && max_age.count() > 0 && st.st_mtime >= cutoff) continue;
       TRY_CTX(ctx, detail::remove_locked_ingest(dir));
       if (has_data) freed += static_cast<int64_t>(st.st_size);
     }

@@ -154,7 +154,7 @@ snapshot_count() { find "$ROOT/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -
   [ "$(blob_count)" -eq 0 ]
 }
 
-@test "a killed load leaves no visible partial blob and the next command cleans up" {
+@test "a killed import leaves no visible partial blob and the next command cleans up" {
   big=$BATS_TEST_TMPDIR/big
   mkdir -p "$big"
   head -c $((300 << 20)) /dev/urandom >"$big/blob"
@@ -173,11 +173,11 @@ snapshot_count() { find "$ROOT/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -
     [ -e "$f" ] || continue
     [ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$(basename "$f")" ]
   done
+  [ -n "$(ls -A "$ROOT/ingest")" ]
+  # the next command removes the dead ingest (an import is never resumed)
   run berth images -q
   assert_output ""
-  run berth image prune -f
-  assert_success
-  [ -z "$(ls -A "$ROOT/ingest" 2>/dev/null)" ]
+  [ -z "$(ls -A "$ROOT/ingest")" ]
 }
 
 @test "bad references and flags get Docker's errors" {

@@ -240,6 +240,24 @@ TEST_F(RegistryClientTest, HttpsVerifiesTheCertificate) {
   EXPECT_NE(r.error().what().find("certificate verify failed"), std::string::npos) << r.error().what();
 }
 
+TEST_F(RegistryClientTest, DroppedConnectionIsRetriedFromWhereItStopped) {
+  ASSERT_NO_FATAL_FAILURE(start_registry());
+  auto c = client();
+  std::string data = random_bytes(1 << 20, 11);
+  Digest d = push(*c, ref("flaky"), data);
+  std::string proxy = start_flaky_proxy(300000);
+  if (proxy.empty()) GTEST_SKIP() << "python3 is not installed";
+  oci::ImageReference via_proxy{proxy, "flaky", "1", ""};
+  auto w = content_->writer("pull-" + d.to_string());
+  ASSERT_TRUE(w.has_value());
+  auto info = c->fetch_blob(via_proxy, d, static_cast<int64_t>(data.size()), **w, nullptr);
+  ASSERT_TRUE(info.has_value()) << info.error().what();
+  EXPECT_EQ(content_->read(d, 2 << 20).value_or(""), data);
+  std::string log = read_file(proxy_log_path()).value_or("");
+  EXPECT_NE(log.find("Range: bytes="), std::string::npos) << log;  // the retry resumed
+  EXPECT_EQ(log.find("Range: bytes=0-"), std::string::npos) << log;
+}
+
 TEST_F(RegistryClientTest, PlainHttpIsRefusedForRemoteHosts) {
   http::Client client(http::ClientOptions{});
   http::Request req;

@@ -91,6 +91,42 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(('127.0.0.1', int(port)), H).serve_forever()
 )PY";
 
+// A TCP proxy in front of the registry that cuts the first blob download after a number of
+// bytes sent to the client (a dropped connection), and logs each request's first bytes.
+inline constexpr const char* kFlakyProxy = R"PY(
+import socket, sys, threading
+port, upstream, cut, log = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+cut_done = [False]
+def pump(src, dst, limit):
+    sent = 0
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data: break
+            if limit is not None and sent + len(data) > limit:
+                dst.sendall(data[:limit - sent]); break
+            dst.sendall(data); sent += len(data)
+    except OSError: pass
+    for s in (src, dst):
+        try: s.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+def serve(client):
+    first = client.recv(65536)
+    if not first: return client.close()
+    up = socket.create_connection(('127.0.0.1', upstream))
+    with open(log, 'a') as f: f.write(first.decode('latin1') + '\n----\n')
+    cutting = first.startswith(b'GET ') and b'/blobs/' in first and not cut_done[0]
+    if cutting: cut_done[0] = True
+    up.sendall(first)
+    threading.Thread(target=pump, args=(client, up, None), daemon=True).start()
+    pump(up, client, cut if cutting else None)
+lsock = socket.socket(); lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lsock.bind(('127.0.0.1', port)); lsock.listen(16)
+while True:
+    c, _ = lsock.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+)PY";
+
 class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -103,7 +139,7 @@ class RegistryFixture : public ::testing::Test {
   }
 
   void TearDown() override {
-    for (ChildProcess* p : {&registry_, &token_server_}) {
+    for (ChildProcess* p : {&registry_, &token_server_, &proxy_}) {
       if (p->pid() <= 0) continue;
       ::kill(p->pid(), SIGTERM);
       (void)p->wait(std::chrono::milliseconds(5000));
@@ -156,6 +192,36 @@ class RegistryFixture : public ::testing::Test {
                        "\n    service: berth-registry\n    issuer: berth-issuer\n"
                        "    rootcertbundle: " + dir_ + "/token.crt\n");
   }
+  // Starts kFlakyProxy in front of the running registry; returns its host:port.
+  std::string start_flaky_proxy(int64_t cut_after) {
+    auto python = run_capture({"sh", "-c", "command -v python3"});
+    if (!python || python->empty()) return "";
+    int port = free_port();
+    EXPECT_TRUE(write_file(dir_ + "/proxy.py", kFlakyProxy).has_value());
+    SpawnOptions opts;
+    opts.argv = {std::string(trim(*python)), dir_ + "/proxy.py", std::to_string(port),
+                 std::to_string(port_), std::to_string(cut_after), proxy_log_path()};
+    auto child = spawn(opts);
+    EXPECT_TRUE(child.has_value());
+    if (!child) return "";
+    proxy_ = std::move(*child);
+    std::string hostport = "127.0.0.1:" + std::to_string(port);
+    for (int i = 0; i < 300; ++i) {  // wait until it accepts
+      int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port));
+      bool up = ::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      ::close(s);
+      if (up) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    (void)write_file(proxy_log_path(), "");  // forget the probe connections
+    return hostport;
+  }
+  std::string proxy_log_path() const { return dir_ + "/proxy.log"; }
+
   std::string token_realm() const { return "http://127.0.0.1:" + std::to_string(token_port_) + "/token"; }
   std::string token_requests_path() const { return dir_ + "/token-requests.log"; }
 
@@ -215,6 +281,7 @@ class RegistryFixture : public ::testing::Test {
   std::string http_extra_yaml_;  // appended to the http: section (e.g. tls:)
   ChildProcess registry_;
   ChildProcess token_server_;
+  ChildProcess proxy_;
   std::unique_ptr<ContentStore> content_;
 };
 
