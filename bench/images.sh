@@ -9,7 +9,8 @@
 #   pull          from the local registry into a fresh store / after `docker rmi`
 #   first start   from the pulled image to a finished /bin/true: `berth image mount` +
 #                 `berth runtime run` + unmount, against `docker run --rm --network none`
-# and prints a markdown table with the ratio docker/berth and the target (2x).
+# and prints a markdown table with the ratio docker/berth and the target (2x). Each timed
+# step starts after `sync`, so neither side pays for the other's write-back.
 # Everything is made under one temp dir and removed, with the private dockerd and registry.
 set -euo pipefail
 
@@ -47,6 +48,8 @@ trap 'exit 143' TERM
 
 berth() { "$berth_bin" --root "$broot" --runroot "$tmp/run" "$@"; }
 now() { date +%s%N; }
+# Every timed step starts with no dirty pages of the previous one still being written back.
+settle() { sync; sleep 1; }
 # median of the numbers (nanoseconds) on stdin, printed in seconds with 2 decimals
 median_s() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; printf "%.2f", m/1e9}'; }
 
@@ -86,16 +89,20 @@ mkdir -p "$bundle"
 for ((i = 1; i <= runs; i++)); do
   log "round $i/$runs"
   broot=$tmp/load-$i
+  settle
   t0=$(now); berth load -q -i "$tmp/berth.tar" >/dev/null; t1=$(now)
   echo $((t1 - t0)) >>"$tmp/t.berth_load"
   rm -rf "$broot"
   docker_reset
+  settle
   t0=$(now); docker load -q -i "$tmp/docker.tar" >/dev/null; t1=$(now)
   echo $((t1 - t0)) >>"$tmp/t.docker_load"
 
   broot=$tmp/pull-$i
+  settle
   t0=$(now); berth pull -q "$image" >/dev/null; t1=$(now)
   echo $((t1 - t0)) >>"$tmp/t.berth_pull"
+  settle
   t0=$(now)
   rootfs=$(berth image mount "$image")
   jq --arg r "$rootfs" '.root.path = $r | .process.terminal = false | .process.args = ["/bin/true"]' \
@@ -108,8 +115,10 @@ for ((i = 1; i <= runs; i++)); do
   rm -rf "$broot"
 
   docker_reset
+  settle
   t0=$(now); docker pull -q "$image" >/dev/null; t1=$(now)
   echo $((t1 - t0)) >>"$tmp/t.docker_pull"
+  settle
   t0=$(now); docker run --rm --network none "$image" /bin/true; t1=$(now)
   echo $((t1 - t0)) >>"$tmp/t.docker_start"
 done

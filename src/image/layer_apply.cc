@@ -130,13 +130,38 @@ class Applier {
   Result<void> set_xattrs(struct archive_entry* e, int fd, const std::string& path_for_l);
   void mark_created(const std::string& path);
   void remember_dir_time(const std::string& path, struct archive_entry* e);
+  // The directory fd of parent, resolved in-root, reused while entries stay in one directory
+  // (tar lists a directory's files together): resolving every entry from the root cost five
+  // syscalls per path component.
+  Result<int> parent_dir(const std::string& parent);
+  // Forgets the cached directory when path is it or one of its ancestors (the entry may
+  // replace or remove it).
+  void invalidate_parent(const std::string& path);
 
   const ApplyOptions& opts_;
   int root_;
   TarStream& tar_;
   std::set<std::string> created_;
   std::vector<std::pair<std::string, std::array<timespec, 2>>> dir_times_;
+  std::string cached_parent_;
+  UniqueFd cached_parent_fd_;
 };
+
+Result<int> Applier::parent_dir(const std::string& parent) {
+  if (!cached_parent_fd_ || cached_parent_ != parent) {
+    cached_parent_fd_ = TRY(resolve_dir(root_, parent, ResolveCreate::Dir));
+    cached_parent_ = parent;
+  }
+  return cached_parent_fd_.get();
+}
+
+void Applier::invalidate_parent(const std::string& path) {
+  if (!cached_parent_fd_) return;
+  if (path.empty() || cached_parent_ == path ||
+      (starts_with(cached_parent_, path) && cached_parent_[path.size()] == '/')) {
+    cached_parent_fd_.reset();
+  }
+}
 
 bool entry_times(struct archive_entry* e, std::array<timespec, 2>& t) {
   if (!archive_entry_mtime_is_set(e)) return false;
@@ -334,7 +359,11 @@ Result<void> Applier::apply_entry(struct archive_entry* e) {
     return {};
   }
   auto [parent, name] = split_parent(path);
-  if (starts_with(name, kWhiteoutPrefix)) return apply_whiteout(parent, name);
+  if (starts_with(name, kWhiteoutPrefix)) {
+    invalidate_parent(parent);
+    return apply_whiteout(parent, name);
+  }
+  invalidate_parent(path);
 
   if (!link_target) {
     switch (type) {
@@ -347,8 +376,7 @@ Result<void> Applier::apply_entry(struct archive_entry* e) {
     }
   }
 
-  UniqueFd parent_fd = TRY(resolve_dir(root_, parent, ResolveCreate::Dir));
-  int pfd = parent_fd.get();
+  int pfd = TRY(parent_dir(parent));
   struct stat existing;
   bool exists = ::fstatat(pfd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
   if (!exists && errno != ENOENT) return FailErrno(errno, "stat");
