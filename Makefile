@@ -24,7 +24,7 @@ system: build
 
 fuzz-build: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DBERTH_FUZZ=ON \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	  -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 # A short run of every fuzz target over its seed corpus; FUZZ_SECONDS=300 for a real session.

@@ -38,47 +38,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 tag=berth-bench-$$ # prefix of every container id and cgroup this run creates
 tmp=$(mktemp -d /tmp/berth-bench.XXXXXX)
-dockerd_pid=""
 probe_expect="berth-bench-ok 1" # printed by the probe: proves it ran, as PID 1 of a new pid ns
 
-# Host paths that dockerd / crun create on first use; removed at the end if this run made them.
-host_leftovers=(/etc/docker/key.json /run/docker/plugins /run/docker /run/containerd/s
-  /run/containerd /run/crun)
-preexisting=()
-for p in "${host_leftovers[@]}"; do
-  if [ -e "$p" ]; then preexisting+=("$p"); fi
-done
+# shellcheck source=lib/dockerd.sh
+. "$here/lib/dockerd.sh"
 
 log() { echo "runtime.sh: $*" >&2; }
-
-stop_dockerd() {
-  [ -n "$dockerd_pid" ] || return 0
-  kill -TERM "$dockerd_pid" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 150; i++)); do
-    kill -0 "$dockerd_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$dockerd_pid" 2>/dev/null; then
-    log "dockerd did not stop in 15 s, killing it"
-    kill -KILL "$dockerd_pid" 2>/dev/null || true
-  fi
-  wait "$dockerd_pid" 2>/dev/null || true
-  # Its managed containerd normally exits with it; make sure (pid file under our exec root).
-  local cpid
-  cpid=$(cat "$tmp/docker/exec/containerd/containerd.pid" 2>/dev/null || true)
-  if [[ $cpid =~ ^[0-9]+$ ]] && kill -0 "$cpid" 2>/dev/null &&
-    grep -qF "$tmp/docker" "/proc/$cpid/cmdline" 2>/dev/null; then
-    kill -TERM "$cpid" 2>/dev/null || true
-    sleep 1
-  fi
-  dockerd_pid=""
-}
 
 cleanup() {
   local rc=$? p m
   set +e
-  stop_dockerd
+  dockerd_stop
   # Mounts under the temp dir (dockerd bind-mounts its data root): deepest first.
   while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
@@ -93,11 +63,7 @@ cleanup() {
   # Cgroups named after this run (container ids, dockerd's cgroup parent): deepest first.
   find /sys/fs/cgroup -maxdepth 5 -type d -name "$tag*" 2>/dev/null | sort -r |
     while read -r m; do rmdir "$m" 2>/dev/null; done
-  for p in "${host_leftovers[@]}"; do
-    if [[ " ${preexisting[*]} " != *" $p "* ]] && [ -e "$p" ]; then
-      if [ -d "$p" ]; then rmdir "$p" 2>/dev/null; else rm -f "$p"; fi
-    fi
-  done
+  dockerd_forget_host_leftovers
   exit "$rc"
 }
 trap cleanup EXIT
@@ -355,26 +321,9 @@ if [ "$runs_docker" = 0 ]; then
 elif ! command -v dockerd >/dev/null; then
   na docker "$docker_label" "$runs_docker" "dockerd is not installed (scripts/install-deps --bench)"
 else
-  if [ -x /usr/bin/docker ]; then docker_cli=/usr/bin/docker; else docker_cli=$(command -v docker); fi
-  mkdir -p "$tmp/docker/data" "$tmp/docker/exec"
-  echo '{}' >"$tmp/docker/daemon.json"
   log "starting a private dockerd"
-  dockerd --config-file "$tmp/docker/daemon.json" --data-root "$tmp/docker/data" \
-    --exec-root "$tmp/docker/exec" --pidfile "$tmp/docker/dockerd.pid" \
-    -H "unix://$tmp/docker/docker.sock" --bridge=none --iptables=false --ip6tables=false \
-    --ip-masq=false --ip-forward=false --cgroup-parent="/$tag-docker" --log-level=warn \
-    >"$tmp/docker/log" 2>&1 &
-  dockerd_pid=$!
-  docker() { "$docker_cli" -H "unix://$tmp/docker/docker.sock" "$@"; }
-  up=0
-  for ((i = 0; i < 300; i++)); do
-    if docker version >/dev/null 2>&1; then up=1; break; fi
-    kill -0 "$dockerd_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ "$up" = 0 ]; then
-    reason=$(grep -m1 -E 'level=(fatal|error)' "$tmp/docker/log" || tail -1 "$tmp/docker/log")
-    na docker "$docker_label" "$runs_docker" "dockerd did not start: ${reason:0:120}"
+  if ! dockerd_start "$tmp/docker" "$tag-docker"; then
+    na docker "$docker_label" "$runs_docker" "$DOCKERD_ERROR"
   elif ! tar -C "$rootfs" -c . | docker import - berth-bench-busybox >/dev/null 2>"$tmp/err"; then
     na docker "$docker_label" "$runs_docker" "docker import: $(first_error "$tmp/err")"
   else
@@ -383,7 +332,7 @@ else
     add docker "$docker_label (dockerd $info)" "$runs_docker" c_docker
     time_rows
   fi
-  stop_dockerd
+  dockerd_stop
 fi
 
 # ---------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@
 #                                     defines docker() for it; returns 1 with DOCKERD_ERROR set
 #                                     when it is not installed or does not come up
 #   dockerd_stop                      stops it (and its managed containerd)
-#   dockerd_forget_host_leftovers     removes the host paths dockerd created on first use, if
-#                                     they were not there when this file was sourced
+#   dockerd_forget_host_leftovers     removes the host paths dockerd (and crun) created on first
+#                                     use, if they were not there when this file was sourced
 #
 # The host network is not touched: --bridge=none, no iptables, no forwarding.
 

@@ -1,9 +1,11 @@
 #include "base/fs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -123,6 +125,49 @@ std::string absolute_path(std::string_view path) {
     out.push_back(part);
   }
   return "/" + join(out, "/");
+}
+
+namespace {
+
+Result<std::vector<std::string>> read_names(DIR* d, std::string_view what) {
+  std::vector<std::string> names;
+  while (true) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (!e) {
+      int err = errno;
+      ::closedir(d);
+      if (err != 0) return FailErrno(err, "read directory {}", what);
+      break;
+    }
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> list_dir(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return std::vector<std::string>{};
+    return FailErrno(errno, "open directory {}", dir);
+  }
+  return read_names(d, dir);
+}
+
+Result<std::vector<std::string>> list_dir_at(int dir_fd) {
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return FailErrno(errno, "open directory");
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    int err = errno;
+    ::close(fd);
+    return FailErrno(err, "open directory");
+  }
+  return read_names(d, "");
 }
 
 }  // namespace berth

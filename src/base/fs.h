@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "base/error.h"
@@ -29,5 +30,10 @@ Result<void> write_all(int fd, std::string_view data);
 Result<std::string> read_all(int fd);
 // Absolute, lexically cleaned path ("a/../b" -> "/cwd/b"), no symlinks resolved.
 std::string absolute_path(std::string_view path);
+
+// Names in dir, sorted, without "." and ".."; a missing dir has none.
+Result<std::vector<std::string>> list_dir(const std::string& dir);
+// Names in the directory dir_fd refers to, sorted, without "." and ".." (dir_fd is borrowed).
+Result<std::vector<std::string>> list_dir_at(int dir_fd);
 
 }  // namespace berth

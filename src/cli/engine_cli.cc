@@ -34,6 +34,9 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   app.add_option("--insecure-registry", g.options.insecure_registries,
                  "registry spoken to over plain HTTP (loopback registries always are)")
       ->allow_extra_args(false);
+  app.add_option("--max-layer-size", g.options.max_layer_size,
+                 "refuse layers larger than this many bytes once decompressed (tar bomb guard)")
+      ->capture_default_str();
   app.add_flag("-D,--debug", g.debug, "log debug messages");
   app.parse_complete_callback([&g] {
     if (!g.config_dir.empty()) g.options.docker_config = g.config_dir + "/config.json";
@@ -55,6 +58,8 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   add_image_mount(*image, g);
   add_login(app, g);
   add_system(app, g);
+  add_secret(app, g);
+  add_volume(app, g);
 }
 
 }  // namespace berth::cli

@@ -43,5 +43,7 @@ void add_image_prune(CLI::App& image, EngineGlobals& g);
 void add_image_mount(CLI::App& image, EngineGlobals& g);
 void add_login(CLI::App& app, EngineGlobals& g);
 void add_system(CLI::App& app, EngineGlobals& g);
+void add_secret(CLI::App& app, EngineGlobals& g);
+void add_volume(CLI::App& app, EngineGlobals& g);
 
 }  // namespace berth::cli

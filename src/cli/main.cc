@@ -4,19 +4,22 @@
 #include <string_view>
 
 #include "cli/engine_cli.h"
+#include "cli/init.h"
 #include "cli/runtime_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"berth: a secure-by-default container engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "berth version 0.1.0");
-  // `berth runtime` is exec'd for every container start: build only its part of the command
-  // tree (the whole tree costs ~60 page faults, ~2 ms on these VMs).
-  bool runtime_only = argc > 1 && std::string_view(argv[1]) == "runtime";
+  // `berth runtime` and `berth init` are exec'd for every container start: build only their
+  // part of the command tree (the whole tree costs ~60 page faults, ~2 ms on these VMs).
+  std::string_view verb = argc > 1 ? argv[1] : "";
+  bool runtime_only = verb == "runtime";
   berth::cli::RuntimeGlobals runtime_globals;
-  berth::cli::add_runtime_commands(app, runtime_globals);
   berth::cli::EngineGlobals engine_globals;
-  if (!runtime_only) berth::cli::add_engine_commands(app, engine_globals);
+  if (verb != "init") berth::cli::add_runtime_commands(app, runtime_globals);
+  if (verb != "init" && !runtime_only) berth::cli::add_engine_commands(app, engine_globals);
+  berth::cli::add_init(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -39,6 +39,7 @@ Result<std::string> ImageService::record(const oci::Descriptor& manifest,
                         oci::parse_image_config(TRY(content_->read(parsed.config.digest))));
   image::UnpackOptions unpack;
   unpack.progress = progress;
+  unpack.max_layer_uncompressed = options_.max_layer_size;
   std::string top = TRY(image::unpack_image(*content_, *snapshots_, parsed, config, unpack));
   int64_t size = 0;
   for (const auto& chain : oci::chain_ids(config.diff_ids))

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/fs.h"
 #include "base/root_path.h"
 #include "base/strings.h"
 #include "base/unique_fd.h"
@@ -83,24 +84,8 @@ Result<void> remove_at(int dir_fd, const std::string& name) {
   if (S_ISDIR(st.st_mode)) {
     int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return FailErrno(errno, "open directory {}", quote(name));
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      int e = errno;
-      ::close(fd);
-      return FailErrno(e, "read directory {}", quote(name));
-    }
-    std::vector<std::string> children;
-    while (dirent* de = ::readdir(d)) {
-      std::string_view n = de->d_name;
-      if (n != "." && n != "..") children.emplace_back(n);
-    }
-    Result<void> r;
-    for (const auto& c : children) {
-      r = remove_at(::dirfd(d), c);
-      if (!r) break;
-    }
-    ::closedir(d);
-    if (!r) return r;
+    UniqueFd dir(fd);
+    for (const auto& c : TRY_CTX(quote(name), list_dir_at(dir.get()))) TRY(remove_at(dir.get(), c));
     if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0) return FailErrno(errno, "remove directory {}", quote(name));
     return {};
   }
@@ -266,29 +251,16 @@ Result<void> Applier::write_file(int parent_fd, const std::string& name, struct 
 }
 
 Result<void> Applier::delete_opaque(int dir_fd, const std::string& dir_path) {
-  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FailErrno(errno, "open directory");
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    ::close(fd);
-    return FailErrno(e, "read directory");
-  }
-  auto close_dir = [d] { ::closedir(d); };
-  std::vector<std::string> children;
-  while (dirent* de = ::readdir(d)) {
-    std::string_view n = de->d_name;
-    if (n != "." && n != "..") children.emplace_back(n);
-  }
+  std::vector<std::string> children = TRY(list_dir_at(dir_fd));
   Result<void> result;
   for (const auto& c : children) {
     std::string p = join_path(dir_path, c);
     if (!created_.count(p)) {
-      result = remove_at(::dirfd(d), c);
+      result = remove_at(dir_fd, c);
     } else {
       struct stat st;
-      if (::fstatat(::dirfd(d), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-        int sub = ::openat(::dirfd(d), c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (::fstatat(dir_fd, c.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+        int sub = ::openat(dir_fd, c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub < 0) {
           result = FailErrno(errno, "open {}", quote(p));
         } else {
@@ -299,7 +271,6 @@ Result<void> Applier::delete_opaque(int dir_fd, const std::string& dir_path) {
     }
     if (!result) break;
   }
-  close_dir();
   return result;
 }
 

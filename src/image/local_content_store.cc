@@ -27,27 +27,6 @@ struct DirCloser {
 };
 using UniqueDir = std::unique_ptr<DIR, DirCloser>;
 
-// Names of the entries of dir, without "." and ".."; an absent dir has none.
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-  UniqueDir d(::opendir(dir.c_str()));
-  if (!d) {
-    if (errno == ENOENT) return std::vector<std::string>{};
-    return FailErrno(errno, "open directory {}", dir);
-  }
-  std::vector<std::string> names;
-  while (true) {
-    errno = 0;
-    struct dirent* e = ::readdir(d.get());
-    if (!e) {
-      if (errno != 0) return FailErrno(errno, "read directory {}", dir);
-      break;
-    }
-    std::string name = e->d_name;
-    if (name != "." && name != "..") names.push_back(std::move(name));
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // A ref no other put() in any process uses.
 std::string unique_put_ref(const Digest& digest) {

@@ -47,46 +47,20 @@ const char* kind_name(const SnapshotRecord& rec) {
   return rec.info.kind == SnapshotKind::Committed ? "committed" : "active";
 }
 
-// Names in dir (without . and ..); a missing dir is empty.
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    return FailErrno(errno, "read directory {}", dir);
-  }
-  while (dirent* de = ::readdir(d)) {
-    std::string_view n = de->d_name;
-    if (n != "." && n != "..") out.emplace_back(n);
-  }
-  ::closedir(d);
-  return out;
-}
 
 // Bytes and inodes under dir_fd, hardlinked inodes once, not crossing into other filesystems.
 Result<void> count_usage(int dir_fd, dev_t dev, std::set<std::pair<dev_t, ino_t>>& seen, SnapshotUsage& u) {
-  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FailErrno(errno, "open directory");
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    ::close(fd);
-    return FailErrno(e, "read directory");
-  }
-  auto close_dir = defer([d] { ::closedir(d); });
-  while (dirent* de = ::readdir(d)) {
-    std::string_view n = de->d_name;
-    if (n == "." || n == "..") continue;
+  for (const auto& n : TRY(list_dir_at(dir_fd))) {
     struct stat st;
-    if (::fstatat(::dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return FailErrno(errno, "stat {}", quote(n));
+    if (::fstatat(dir_fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return FailErrno(errno, "stat {}", quote(n));
     if (!seen.insert({st.st_dev, st.st_ino}).second) continue;
     ++u.inodes;
     if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) u.size += st.st_size;
     if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
-      int sub = ::openat(::dirfd(d), de->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int sub = ::openat(dir_fd, n.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0) return FailErrno(errno, "open {}", quote(n));
-      auto close_sub = defer([sub] { ::close(sub); });
-      TRY_CTX(std::string(n), count_usage(sub, dev, seen, u));
+      UniqueFd close_sub(sub);
+      TRY_CTX(n, count_usage(sub, dev, seen, u));
     }
   }
   return {};

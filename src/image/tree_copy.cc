@@ -1,5 +1,7 @@
 #include "image/tree_copy.h"
 
+#include "base/fs.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -151,20 +153,7 @@ Result<void> copy_entry(int src, int dst, int dst_root, const std::string& name,
 }
 
 Result<void> copy_dir(int src, int dst, int dst_root, const std::string& rel, InodeMap& links) {
-  int fd = ::openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return FailErrno(errno, "open directory");
-  DIR* d = ::fdopendir(fd);
-  if (!d) {
-    int e = errno;
-    ::close(fd);
-    return FailErrno(e, "read directory");
-  }
-  auto close_dir = defer([d] { ::closedir(d); });
-  std::vector<std::string> names;
-  while (dirent* de = ::readdir(d)) {
-    std::string_view n = de->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
+  std::vector<std::string> names = TRY(list_dir_at(src));
   for (const auto& name : names) {
     std::string child = rel.empty() ? name : rel + "/" + name;
     TRY_CTX(quote(child), copy_entry(src, dst, dst_root, name, child, links));

@@ -20,7 +20,7 @@ Unexpected sqlite_error(sqlite3* db, std::string_view what) {
 }
 
 // Migration N brings the schema from version N to N+1. Never edit one that has shipped.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
     CREATE TABLE images (
       id              TEXT PRIMARY KEY,   -- config digest, the image ID
@@ -42,6 +42,23 @@ constexpr std::array<std::string_view, 1> kMigrations = {
       image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
     );
     CREATE INDEX image_digests_by_image ON image_digests(image_id);
+    )sql",
+    R"sql(
+    CREATE TABLE volumes (
+      name       TEXT PRIMARY KEY,
+      driver     TEXT NOT NULL DEFAULT 'local',
+      mountpoint TEXT NOT NULL,           -- <root>/volumes/<name>/_data
+      labels     TEXT NOT NULL DEFAULT '{}',  -- JSON object
+      options    TEXT NOT NULL DEFAULT '{}',  -- JSON object
+      created    TEXT NOT NULL
+    );
+    CREATE TABLE secrets (
+      id      TEXT PRIMARY KEY,           -- 25 lowercase alphanumerics, as Docker's
+      name    TEXT NOT NULL UNIQUE,
+      labels  TEXT NOT NULL DEFAULT '{}',
+      created TEXT NOT NULL,
+      updated TEXT NOT NULL               -- the value: <root>/secrets/<id>, AES-256-GCM
+    );
     )sql",
 };
 

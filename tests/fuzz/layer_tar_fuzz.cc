@@ -24,6 +24,11 @@ const std::string& parent_dir() {
     if (!::mkdtemp(tmpl)) std::abort();
     return std::string(tmpl);
   }();
+  static const bool cleanup_registered = [] {
+    std::atexit([] { (void)berth::remove_all(parent_dir()); });
+    return true;
+  }();
+  (void)cleanup_registered;
   return dir;
 }
 

@@ -135,6 +135,15 @@ snapshot_count() { find "$ROOT/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -
   [ "$(blob_count)" -eq 0 ]
 }
 
+@test "--max-layer-size: a layer that decompresses past the limit is refused, nothing kept" {
+  run berth --max-layer-size 1000000 import "$BUSYBOX_TAR" bomb:1
+  assert_failure 1
+  assert_output --partial 'exceeds the limit of 1000000 bytes'
+  run berth images -q
+  assert_output ""
+  [ "$(snapshot_count)" -eq 0 ]
+}
+
 @test "image prune: dangling images go, named ones stay; -a takes all; system df counts them" {
   old=$(berth import "$BUSYBOX_TAR" bb:1)
   new=$(berth import -c 'ENV V=2' "$BUSYBOX_TAR" bb:1)
