@@ -17,6 +17,15 @@ std::unique_ptr<engine::ImageService> EngineGlobals::images() {
   return std::move(*r);
 }
 
+std::unique_ptr<engine::VolumeStore> EngineGlobals::volumes() {
+  auto r = engine::VolumeStore::open(options);
+  if (!r) {
+    fail(*this, r.error());
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
 void fail(EngineGlobals& g, const Error& error) { fail(g, error.what()); }
 
 void fail(EngineGlobals& g, const std::string& message) {

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "engine/engine_options.h"
 #include "engine/image_service.h"
+#include "engine/volume_store.h"
 
 namespace berth::cli {
 
@@ -21,6 +22,8 @@ struct EngineGlobals {
 
   // Opens the image service or reports why not (and returns null).
   std::unique_ptr<engine::ImageService> images();
+  // Opens the volume store or reports why not (and returns null).
+  std::unique_ptr<engine::VolumeStore> volumes();
 };
 
 // Prints "Error: <message>" to stderr and sets Docker's exit code for a failed command (1).

@@ -18,6 +18,10 @@ void add_system(CLI::App& app, EngineGlobals& g) {
     if (!images) return;
     auto du = images->disk_usage();
     if (!du) return fail(g, du.error());
+    auto volumes = g.volumes();
+    if (!volumes) return;
+    auto vu = volumes->disk_usage();
+    if (!vu) return fail(g, vu.error());
     auto percent = [](int64_t part, int64_t whole) {
       return whole > 0 ? fmt::format(" ({}%)", part * 100 / whole) : std::string();
     };
@@ -33,7 +37,7 @@ void add_system(CLI::App& app, EngineGlobals& g) {
     };
     add("Images", du->images, du->images_active, du->images_size, du->images_reclaimable);
     add("Containers", 0, 0, 0, 0);
-    add("Local Volumes", 0, 0, 0, 0);
+    add("Local Volumes", vu->count, vu->active, vu->size, vu->reclaimable);
     add("Build Cache", 0, 0, 0, 0);
     auto out = render(rows, *format,
                       "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}",

@@ -15,15 +15,6 @@
 namespace berth::cli {
 namespace {
 
-std::unique_ptr<engine::VolumeStore> open_volumes(EngineGlobals& g) {
-  auto r = engine::VolumeStore::open(g.options);
-  if (!r) {
-    fail(g, r.error());
-    return nullptr;
-  }
-  return std::move(*r);
-}
-
 // KEY=VALUE list (--label, --opt) as a map; a bare KEY has an empty value, as Docker's.
 engine::StringMap to_map(const std::vector<std::string>& items) {
   engine::StringMap out;
@@ -76,7 +67,7 @@ struct CreateFlags {
 void run_create(EngineGlobals& g, const CreateFlags& flags) {
   if (!flags.name.empty() && !flags.name_flag.empty() && flags.name != flags.name_flag)
     return fail(g, "conflicting options: either specify --name or provide positional arg, not both");
-  auto volumes = open_volumes(g);
+  auto volumes = g.volumes();
   if (!volumes) return;
   auto v = volumes->create(flags.name.empty() ? flags.name_flag : flags.name, to_map(flags.labels), flags.driver,
                            to_map(flags.options));
@@ -158,7 +149,7 @@ bool list_selected(const ListFilters& f, const engine::Volume& v, bool in_use) {
 void run_list(EngineGlobals& g, const ListFlags& flags) {
   auto filters = parse_list_filters(flags.filters);
   if (!filters) return fail(g, filters.error());
-  auto volumes = open_volumes(g);
+  auto volumes = g.volumes();
   if (!volumes) return;
   auto list = volumes->list();
   if (!list) return fail(g, list.error());
@@ -213,7 +204,7 @@ Row inspect_json(const engine::Volume& v) {
 }
 
 void run_inspect(EngineGlobals& g, const std::vector<std::string>& names, const std::string& format) {
-  auto volumes = open_volumes(g);
+  auto volumes = g.volumes();
   if (!volumes) return;
   std::vector<Row> found;
   for (const auto& name : names) {
@@ -236,7 +227,7 @@ void run_inspect(EngineGlobals& g, const std::vector<std::string>& names, const 
 // --- rm ---
 
 void run_remove(EngineGlobals& g, const std::vector<std::string>& names, bool force) {
-  auto volumes = open_volumes(g);
+  auto volumes = g.volumes();
   if (!volumes) return;
   for (const auto& name : names) {
     auto r = volumes->remove(name, force);
@@ -290,7 +281,7 @@ void run_prune(EngineGlobals& g, const PruneFlags& flags) {
     std::getline(std::cin, answer);
     if (answer != "y" && answer != "Y" && answer != "yes") return;
   }
-  auto volumes = open_volumes(g);
+  auto volumes = g.volumes();
   if (!volumes) return;
   auto r = volumes->prune(*filter);
   if (!r) return fail(g, r.error());

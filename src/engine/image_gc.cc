@@ -100,7 +100,7 @@ Result<DiskUsage> ImageService::disk_usage() {
       if (auto usage = snapshots_->usage(chain.to_string())) du.images_size += usage->size;
     }
   }
-  du.images_reclaimable = du.images_size - 0;  // no containers use images yet
+  du.images_reclaimable = du.images_size;  // no container uses an image yet
   return du;
 }
 
