@@ -20,12 +20,8 @@ setup() {
   rm -f "$BUNDLE/config.json"
   IMAGE_CONFIG=$BATS_TEST_TMPDIR/image.json
   image_config '{"Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "FOO=image"], "Cmd": ["sh"]}'
-  # The init: `berth init` once main.cc registers it, else the same code in the static tool.
-  if "$BERTH" init -- true >/dev/null 2>&1; then
-    INIT_BINARY=$BERTH
-  else
-    INIT_BINARY=$SPEC_FROM_FLAGS
-  fi
+  # The init is the static berth binary itself, as the engine mounts it.
+  INIT_BINARY=$BERTH
 }
 
 # image_config JSON: the "config" member of the image config the tests run.

@@ -6,9 +6,6 @@
 //
 // The rootfs is DIR/rootfs; named and anonymous volumes become directories under
 // --volumes-dir. Errors are printed as berth prints them ("Error: ...") with exit 125.
-//
-// `spec_from_flags init -- CMD...` runs berth's init (the tool is linked statically so it
-// can serve as the init inside a busybox rootfs while `berth init` is not registered).
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -19,7 +16,6 @@
 #include "engine/container_spec.h"
 #include "engine/run_options.h"
 #include "oci/image_spec.h"
-#include "runtime/reaper_init.h"
 
 using namespace berth;
 using namespace berth::engine;
@@ -163,11 +159,6 @@ Result<void> run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string_view(argv[1]) == "init") {
-    int first = 2;
-    if (argc > 2 && std::string_view(argv[2]) == "--") first = 3;
-    return runtime::run_reaper_init(argv + first);
-  }
   auto r = run(argc, argv);
   if (!r) return fail(r.error());
   return 0;
