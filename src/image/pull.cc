@@ -2,6 +2,8 @@
 // layers fetched concurrently into the content store, each verified on commit.
 #include "image/pull.h"
 
+#include <unistd.h>
+
 #include <set>
 
 #include "image/transfer_queue.h"
@@ -49,7 +51,24 @@ Result<void> fetch_into_store(RegistryClient& registry, ContentStore& content,
     emit(sink, desc.digest, ProgressPhase::AlreadyExists);
     return {};
   }
-  std::unique_ptr<ContentWriter> writer = TRY(content.writer("pull-" + desc.digest.to_string()));
+  // Another berth pull fetching the same blob holds its ingest: wait for that one to finish
+  // (the blob appears) or give up the ingest (we take over and resume its bytes).
+  std::unique_ptr<ContentWriter> writer;
+  while (!writer) {
+    auto w = content.writer("pull-" + desc.digest.to_string());
+    if (w) {
+      writer = std::move(*w);
+    } else if (w.error().code() != ErrorCode::Conflict || cancelled.load()) {
+      return Err(w.error());
+    } else {
+      emit(sink, desc.digest, ProgressPhase::Waiting);
+      ::usleep(100 * 1000);
+      if (TRY(content.stat(desc.digest))) {
+        emit(sink, desc.digest, ProgressPhase::AlreadyExists);
+        return {};
+      }
+    }
+  }
   CancellableWriter guarded(*writer, cancelled);
   bool verifying = false;
   ProgressFn progress = [&](int64_t done, int64_t total) {

@@ -51,6 +51,22 @@ teardown() { image_teardown; }
   assert_output "$id"
 }
 
+@test "parallel pulls of one image into one store all succeed and agree" {
+  id=$(berth import "$BUSYBOX_TAR" "$REGISTRY/parallel:1")
+  berth push -q "$REGISTRY/parallel:1" >/dev/null
+  ROOT=$BATS_TEST_TMPDIR/fresh
+  mkdir -p "$ROOT"
+  pids=()
+  for i in 1 2 3 4; do
+    berth pull -q "$REGISTRY/parallel:1" >"$BATS_TEST_TMPDIR/pull.$i" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || { cat "$BATS_TEST_TMPDIR"/pull.*; fail "a parallel pull failed"; }; done
+  run berth image inspect --format '{{.Id}}' "$REGISTRY/parallel:1"
+  assert_output "$id"
+  [ -z "$(ls -A "$ROOT/ingest")" ]
+}
+
 @test "pull errors: unknown tag, unknown repository, unreachable registry" {
   run berth pull "$REGISTRY/nothing:1"
   assert_failure 1
