@@ -12,15 +12,21 @@ Result<FileLock> FileLock::acquire(const std::string& path, Mode mode) {
   while (::flock(fd.get(), op) != 0) {
     if (errno != EINTR) return FailErrno(errno, "lock {}", path);
   }
-  return FileLock(std::move(fd));
+  return FileLock(std::move(fd), mode);
 }
 
 Result<void> FileLock::convert(Mode mode, bool wait) {
-  int op = (mode == Mode::Exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
-  while (::flock(fd_.get(), op) != 0) {
-    if (errno == EWOULDBLOCK) return Fail(ErrorCode::Unavailable, "the store is in use by another berth command");
-    if (errno != EINTR) return FailErrno(errno, "lock the store");
+  auto op = [](Mode m) { return m == Mode::Exclusive ? LOCK_EX : LOCK_SH; };
+  while (::flock(fd_.get(), op(mode) | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    // flock(2) releases the old lock before taking the new one: take the old one back.
+    while (::flock(fd_.get(), op(mode_)) != 0 && errno == EINTR) {
+    }
+    if (err == EWOULDBLOCK) return Fail(ErrorCode::Unavailable, "the store is in use by another berth command");
+    return FailErrno(err, "lock the store");
   }
+  mode_ = mode;
   return {};
 }
 

@@ -14,13 +14,15 @@ class FileLock {
   enum class Mode { Shared, Exclusive };
   // Blocks until the lock on path (created 0600 when absent) is granted.
   static Result<FileLock> acquire(const std::string& path, Mode mode);
-  // Converts the held lock (flock converts in place; another fd of this process would
-  // deadlock). With wait=false, Unavailable when another process holds it.
+  // Converts the held lock (on the same fd: a second fd of this process would deadlock).
+  // With wait=false, Unavailable when another process holds it; the lock held before is
+  // then taken again (flock drops it while converting).
   Result<void> convert(Mode mode, bool wait = true);
 
  private:
-  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  FileLock(UniqueFd fd, Mode mode) : fd_(std::move(fd)), mode_(mode) {}
   UniqueFd fd_;
+  Mode mode_;
 };
 
 }  // namespace berth
