@@ -115,8 +115,12 @@ std::string absolute_path(std::string_view path) {
     char cwd[4096];
     full = ::getcwd(cwd, sizeof(cwd)) ? std::string(cwd) + "/" + std::string(path) : std::string(path);
   }
+  return clean_path(full);
+}
+
+std::string clean_path(std::string_view path) {
   std::vector<std::string> out;
-  for (auto& part : split(full, '/')) {
+  for (auto& part : split(path, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       if (!out.empty()) out.pop_back();

@@ -30,6 +30,8 @@ Result<void> write_all(int fd, std::string_view data);
 Result<std::string> read_all(int fd);
 // Absolute, lexically cleaned path ("a/../b" -> "/cwd/b"), no symlinks resolved.
 std::string absolute_path(std::string_view path);
+// A lexically cleaned absolute path: "a//b/../c/" is "/a/c" ("..", "." and empty parts dropped).
+std::string clean_path(std::string_view path);
 
 // Names in dir, sorted, without "." and ".."; a missing dir has none.
 Result<std::vector<std::string>> list_dir(const std::string& dir);

@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "cli/engine_cli.h"
+#include "cli/flag_values.h"
 #include "cli/output.h"
 
 namespace berth::cli {
@@ -36,15 +37,11 @@ struct Filters {
 
 Result<Filters> parse_filters(const std::vector<std::string>& raw, engine::ImageService& images) {
   Filters f;
-  for (const auto& item : raw) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::InvalidArgument, "bad format of filter (expected name=value): {}", item);
-    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  for (const auto& filter : TRY(split_filters(raw))) {
+    const std::string& key = filter.key;
+    const std::string& value = filter.value;
     if (key == "dangling") {
-      if (value != "true" && value != "false" && value != "1" && value != "0")
-        return Fail(ErrorCode::InvalidArgument, "invalid filter 'dangling={}': must be true or false", value);
-      f.dangling = value == "true" || value == "1";
+      f.dangling = TRY(filter_bool(filter));
     } else if (key == "label") {
       f.labels.push_back(value);
     } else if (key == "reference") {

@@ -8,6 +8,7 @@
 #include "base/fs.h"
 #include "base/strings.h"
 #include "cli/engine_cli.h"
+#include "cli/flag_values.h"
 #include "cli/output.h"
 #include "engine/secret_store.h"
 
@@ -42,16 +43,6 @@ std::string ago(const std::string& rfc3339) {
   return age < 0 ? "N/A" : human_duration(age) + " ago";
 }
 
-// -l k=v as Docker parses it: "k" alone is an empty value.
-std::map<std::string, std::string> parse_labels(const std::vector<std::string>& raw) {
-  std::map<std::string, std::string> labels;
-  for (const auto& item : raw) {
-    auto eq = item.find('=');
-    labels[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
-  }
-  return labels;
-}
-
 struct CreateFlags {
   std::string name;
   std::string file;
@@ -80,7 +71,7 @@ void run_create(EngineGlobals& g, const CreateFlags& flags) {
   if (!value) return fail(g, value.error());
   auto secrets = open_secrets(g);
   if (!secrets) return;
-  auto id = secrets->create(flags.name, value->view(), parse_labels(flags.labels));
+  auto id = secrets->create(flags.name, value->view(), key_values(flags.labels));
   if (!id) return fail(g, id.error());
   std::cout << *id << "\n";
 }
@@ -97,12 +88,9 @@ struct Filters {
 
 Result<Filters> parse_filters(const std::vector<std::string>& raw) {
   Filters f;
-  for (const auto& item : raw) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::InvalidArgument, "bad format of filter (expected name=value): {}",
-                  item);
-    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  for (const auto& filter : TRY(split_filters(raw))) {
+    const std::string& key = filter.key;
+    const std::string& value = filter.value;
     if (key == "id") {
       f.ids.push_back(value);
     } else if (key == "name") {

@@ -9,21 +9,12 @@
 
 #include "base/strings.h"
 #include "cli/engine_cli.h"
+#include "cli/flag_values.h"
 #include "cli/output.h"
 #include "engine/volume_store.h"
 
 namespace berth::cli {
 namespace {
-
-// KEY=VALUE list (--label, --opt) as a map; a bare KEY has an empty value, as Docker's.
-engine::StringMap to_map(const std::vector<std::string>& items) {
-  engine::StringMap out;
-  for (const auto& item : items) {
-    auto eq = item.find('=');
-    out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
-  }
-  return out;
-}
 
 // Docker's `sortorder.NaturalLess`: runs of digits compare as numbers ("v2" < "v10").
 bool natural_less(const std::string& a, const std::string& b) {
@@ -69,8 +60,8 @@ void run_create(EngineGlobals& g, const CreateFlags& flags) {
     return fail(g, "conflicting options: either specify --name or provide positional arg, not both");
   auto volumes = g.volumes();
   if (!volumes) return;
-  auto v = volumes->create(flags.name.empty() ? flags.name_flag : flags.name, to_map(flags.labels), flags.driver,
-                           to_map(flags.options));
+  auto v = volumes->create(flags.name.empty() ? flags.name_flag : flags.name, key_values(flags.labels), flags.driver,
+                           key_values(flags.options));
   if (!v) return fail(g, v.error());
   std::cout << v->name << "\n";
 }
@@ -112,15 +103,11 @@ struct ListFilters {
 
 Result<ListFilters> parse_list_filters(const std::vector<std::string>& raw) {
   ListFilters f;
-  for (const auto& item : raw) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::InvalidArgument, "bad format of filter (expected name=value): {}", item);
-    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  for (const auto& filter : TRY(split_filters(raw))) {
+    const std::string& key = filter.key;
+    const std::string& value = filter.value;
     if (key == "dangling") {
-      if (value != "true" && value != "false" && value != "1" && value != "0")
-        return Fail(ErrorCode::InvalidArgument, "invalid filter 'dangling={}': must be true or false", value);
-      f.dangling = value == "true" || value == "1";
+      f.dangling = TRY(filter_bool(filter));
     } else if (key == "name") {
       f.names.push_back(TRY(NamePattern::compile(value)));
     } else if (key == "label") {
@@ -250,11 +237,9 @@ struct PruneFlags {
 Result<engine::VolumePruneFilter> parse_prune_filters(const PruneFlags& flags) {
   engine::VolumePruneFilter f;
   f.all = flags.all;
-  for (const auto& item : flags.filters) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return Fail(ErrorCode::InvalidArgument, "bad format of filter (expected name=value): {}", item);
-    std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+  for (const auto& filter : TRY(split_filters(flags.filters))) {
+    const std::string& key = filter.key;
+    const std::string& value = filter.value;
     if (key == "label") {
       f.labels.push_back(value);
     } else if (key == "label!") {

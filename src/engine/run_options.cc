@@ -20,20 +20,6 @@ constexpr std::string_view kTmpfsFlag = "--tmpfs";
 
 bool is_absolute(std::string_view p) { return !p.empty() && p.front() == '/'; }
 
-// Lexically cleaned absolute path: "/a//b/../c/" -> "/a/c".
-std::string clean_path(std::string_view p) {
-  std::vector<std::string> out;
-  for (auto& part : split(p, '/')) {
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (!out.empty()) out.pop_back();
-      continue;
-    }
-    out.push_back(part);
-  }
-  return "/" + join(out, "/");
-}
-
 bool is_propagation(std::string_view s) {
   return s == "shared" || s == "rshared" || s == "slave" || s == "rslave" || s == "private" ||
          s == "rprivate";
