@@ -94,7 +94,7 @@ Result<DiskUsage> ImageService::disk_usage() {
   for (const auto& r : TRY(records_->list())) {
     ++du.images;
     // Shared layers count once, as in `docker system df`.
-    auto d = TRY(detail(r.id));
+    auto d = TRY(detail(r));
     for (const auto& chain : oci::chain_ids(d.config.diff_ids)) {
       if (!counted.insert(chain.to_string()).second) continue;
       if (auto usage = snapshots_->usage(chain.to_string())) du.images_size += usage->size;

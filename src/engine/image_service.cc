@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
@@ -75,9 +76,14 @@ Result<std::string> ImageService::resolve_id(const std::string& image) {
 Result<ImageDetail> ImageService::detail(const std::string& id) {
   auto record = TRY(records_->get(id));
   if (!record) return no_such_image(id);
-  ImageDetail d{*record, {}, {}};
-  auto manifest_digest = TRY(parse_digest(record->manifest_digest));
-  d.manifest = TRY_CTX(fmt::format("manifest {}", record->manifest_digest),
+  return detail(*record);
+}
+
+Result<ImageDetail> ImageService::detail(const store::ImageRecord& record) {
+  const std::string& id = record.id;
+  ImageDetail d{record, {}, {}};
+  auto manifest_digest = TRY(parse_digest(record.manifest_digest));
+  d.manifest = TRY_CTX(fmt::format("manifest {}", record.manifest_digest),
                        oci::parse_manifest(TRY(content_->read(manifest_digest))));
   d.config = TRY_CTX(fmt::format("image config {}", id),
                      oci::parse_image_config(TRY(content_->read(d.manifest.config.digest))));
@@ -90,7 +96,7 @@ Result<ImageDetail> ImageService::inspect(const std::string& image) {
 
 Result<std::vector<ImageDetail>> ImageService::list() {
   std::vector<ImageDetail> out;
-  for (const auto& r : TRY(records_->list())) out.push_back(TRY(detail(r.id)));
+  for (const auto& r : TRY(records_->list())) out.push_back(TRY(detail(r)));
   std::stable_sort(out.begin(), out.end(), [](const ImageDetail& a, const ImageDetail& b) {
     return a.config.created > b.config.created;
   });
@@ -105,7 +111,7 @@ Result<void> ImageService::tag(const std::string& source, const std::string& tar
   return db_->transaction([&]() -> Result<void> {
     TRY(records_->tag(ref.to_string(), id));
     auto record = TRY(records_->get(id));
-    record->last_tag_time = now_rfc3339_utc();
+    record->last_tag_time = now_rfc3339();
     return records_->put(*record);
   });
 }
@@ -173,15 +179,5 @@ std::string familiar_name(const std::string& name) {
   return ref ? ref->familiar() : name;
 }
 
-std::string now_rfc3339_utc() {
-  char buf[64];
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
-  return buf;
-}
 
 }  // namespace berth::engine

@@ -81,8 +81,6 @@ struct HistoryRow {
 std::string short_id(const std::string& id);
 // A stored name as Docker prints it: "busybox:latest", "localhost:5000/app@sha256:...".
 std::string familiar_name(const std::string& name);
-// Now, as RFC 3339 UTC with nanoseconds (Docker's timestamps).
-std::string now_rfc3339_utc();
 
 class ImageService {
  public:
@@ -118,6 +116,7 @@ class ImageService {
   ImageService(EngineOptions options, FileLock lock) : options_(std::move(options)), lock_(std::move(lock)) {}
   Result<std::string> resolve_id(const std::string& image);
   Result<ImageDetail> detail(const std::string& id);
+  Result<ImageDetail> detail(const store::ImageRecord& record);
   // Unpacks and records an image whose manifest is in the content store; returns its ID.
   Result<std::string> record(const oci::Descriptor& manifest, const std::vector<std::string>& names,
                              const image::ProgressSink& progress);

@@ -2,6 +2,7 @@
 // what arrived (unpacked into snapshots, named in berth.db).
 #include <algorithm>
 
+#include "base/clock.h"
 #include "base/strings.h"
 #include "engine/image_service.h"
 #include "image/archive.h"
@@ -54,8 +55,8 @@ Result<std::string> ImageService::record(const oci::Descriptor& manifest,
     r.manifest_size = manifest.size;
     r.size = size;
     r.snapshot = top;
-    if (r.created.empty()) r.created = now_rfc3339_utc();
-    if (!names.empty()) r.last_tag_time = now_rfc3339_utc();
+    if (r.created.empty()) r.created = now_rfc3339();
+    if (!names.empty()) r.last_tag_time = now_rfc3339();
     TRY(records_->put(r));
     for (const auto& name : names) TRY(records_->tag(name, id));
     return {};

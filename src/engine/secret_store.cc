@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/scope_guard.h"
@@ -143,7 +144,7 @@ Result<std::string> SecretStore::create(const std::string& name, std::string_vie
 
   std::string labels_json =
       nlohmann::json(labels).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string now = now_rfc3339_utc();
+  std::string now = now_rfc3339();
   TRY(db_->transaction([&]() -> Result<void> {
     if (!TRY(query(*db_, "WHERE name = ?", name)).empty()) return already_exists();
     auto insert = TRY(db_->prepare(

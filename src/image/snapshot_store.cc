@@ -11,6 +11,7 @@
 #include <set>
 #include <utility>
 
+#include "base/clock.h"
 #include "base/digest.h"
 #include "base/fs.h"
 #include "base/log.h"
@@ -30,16 +31,6 @@ std::vector<std::string> id_candidates(const std::string& key) {
   std::vector<std::string> out;
   for (int i = 0; i < kIdCandidates; ++i) out.push_back(hex.substr(i * kIdLength, kIdLength));
   return out;
-}
-
-std::string now_rfc3339() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm {};
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf, n) + fmt::format(".{:09d}Z", ts.tv_nsec);
 }
 
 const char* kind_name(const SnapshotRecord& rec) {

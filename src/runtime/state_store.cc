@@ -102,14 +102,5 @@ bool process_matches(pid_t pid, uint64_t start_time) {
   return st && *st == start_time;
 }
 
-std::string now_rfc3339() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  ::gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  ::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &t);
-  return fmt::format("{}.{:09d}Z", buf, ts.tv_nsec);
-}
 
 }  // namespace berth::runtime

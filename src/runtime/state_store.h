@@ -48,7 +48,5 @@ Result<uint64_t> process_start_time(pid_t pid);
 // True when pid still runs (not a zombie) and is the same process that was recorded.
 bool process_matches(pid_t pid, uint64_t start_time);
 
-// RFC 3339 UTC time with nanoseconds, as runc writes "created".
-std::string now_rfc3339();
 
 }  // namespace berth::runtime
