@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <filesystem>
 #include <system_error>
 
@@ -33,6 +34,13 @@ Result<std::string> read_all(int fd) {
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<std::string> read_link(const std::string& path) {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  if (n < 0) return FailErrno(errno, "readlink {}", path);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<std::string> read_file(const std::string& path) {

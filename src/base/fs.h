@@ -33,6 +33,9 @@ std::string absolute_path(std::string_view path);
 // A lexically cleaned absolute path: "a//b/../c/" is "/a/c" ("..", "." and empty parts dropped).
 std::string clean_path(std::string_view path);
 
+// The target of the symbolic link at path.
+Result<std::string> read_link(const std::string& path);
+
 // Names in dir, sorted, without "." and ".."; a missing dir has none.
 Result<std::vector<std::string>> list_dir(const std::string& dir);
 // Names in the directory dir_fd refers to, sorted, without "." and ".." (dir_fd is borrowed).

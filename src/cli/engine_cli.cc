@@ -26,6 +26,28 @@ std::unique_ptr<engine::VolumeStore> EngineGlobals::volumes() {
   return std::move(*r);
 }
 
+std::unique_ptr<engine::ContainerService> EngineGlobals::containers() {
+  auto r = engine::ContainerService::open(options);
+  if (!r) {
+    fail(*this, r.error());
+    return nullptr;
+  }
+  return std::move(*r);
+}
+
+bool confirm(const std::string& warning, bool force) {
+  if (force) return true;
+  std::cout << "WARNING! " << warning << "\nAre you sure you want to continue? [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void fail_start(EngineGlobals& g, const Error& error) {
+  fail(g, error);
+  g.exit_code = engine::exit_code_for_start_error(error);
+}
+
 void fail(EngineGlobals& g, const Error& error) { fail(g, error.what()); }
 
 void fail(EngineGlobals& g, const std::string& message) {
@@ -69,6 +91,7 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   add_system(app, g);
   add_secret(app, g);
   add_volume(app, g);
+  add_container_commands(app, g);
 }
 
 }  // namespace berth::cli

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "engine/container_service.h"
 #include "engine/engine_options.h"
 #include "engine/image_service.h"
 #include "engine/volume_store.h"
@@ -24,7 +25,17 @@ struct EngineGlobals {
   std::unique_ptr<engine::ImageService> images();
   // Opens the volume store or reports why not (and returns null).
   std::unique_ptr<engine::VolumeStore> volumes();
+  // Opens the container service or reports why not (and returns null).
+  std::unique_ptr<engine::ContainerService> containers();
 };
+
+// Asks "WARNING! <warning>\nAre you sure you want to continue? [y/N] " unless force; true
+// when the answer is yes.
+bool confirm(const std::string& warning, bool force);
+
+// Prints "Error: <message>" and sets the exit code a failed container start has in Docker:
+// 126 cannot execute, 127 not found, 125 otherwise.
+void fail_start(EngineGlobals& g, const Error& error);
 
 // Prints "Error: <message>" to stderr and sets Docker's exit code for a failed command (1).
 void fail(EngineGlobals& g, const Error& error);
@@ -48,5 +59,6 @@ void add_login(CLI::App& app, EngineGlobals& g);
 void add_system(CLI::App& app, EngineGlobals& g);
 void add_secret(CLI::App& app, EngineGlobals& g);
 void add_volume(CLI::App& app, EngineGlobals& g);
+void add_container_commands(CLI::App& app, EngineGlobals& g);
 
 }  // namespace berth::cli

@@ -22,12 +22,6 @@ struct ListFlags {
   std::string repository;  // optional positional [REPOSITORY[:TAG]]
 };
 
-// Docker's "2024-01-02 03:04:05 +0000 UTC" from RFC 3339.
-std::string docker_time(const std::string& rfc3339) {
-  if (rfc3339.size() < 19) return rfc3339;
-  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8) + " +0000 UTC";
-}
-
 struct Filters {
   std::optional<bool> dangling;
   std::vector<std::string> labels;

@@ -6,6 +6,7 @@
 #include "cli/engine_cli.h"
 #include "cli/init.h"
 #include "cli/runtime_cli.h"
+#include "engine/monitor.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"berth: a secure-by-default container engine"};
@@ -14,6 +15,14 @@ int main(int argc, char** argv) {
   // `berth runtime` and `berth init` are exec'd for every container start: build only their
   // part of the command tree (the whole tree costs ~60 page faults, ~2 ms on these VMs).
   std::string_view verb = argc > 1 ? argv[1] : "";
+  // The container monitor (hidden; spawned by start as `berth monitor ROOT RUNROOT ID` with its
+  // control socket on fd 3) stays resident: it builds no command tree at all.
+  if (verb == "monitor" && argc == 5) {
+    berth::engine::EngineOptions options;
+    options.root = argv[2];
+    options.runroot = argv[3];
+    return berth::engine::run_monitor(options, argv[4], 3);
+  }
   bool runtime_only = verb == "runtime";
   berth::cli::RuntimeGlobals runtime_globals;
   berth::cli::EngineGlobals engine_globals;

@@ -165,6 +165,11 @@ std::string human_duration(int64_t seconds) {
   return fmt::format("{} years", hours / 24 / 365);
 }
 
+std::string docker_time(const std::string& rfc3339) {
+  if (rfc3339.size() < 19) return rfc3339;
+  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8) + " +0000 UTC";
+}
+
 int64_t seconds_since(const std::string& rfc3339) {
   struct tm tm = {};
   const char* rest = strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);

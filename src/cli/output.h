@@ -31,6 +31,8 @@ std::string align_columns(const std::vector<std::vector<std::string>>& rows);
 std::string human_size(int64_t bytes);
 // "Less than a second", "About a minute", "2 weeks"... for a duration in seconds.
 std::string human_duration(int64_t seconds);
+// Docker's "2024-01-02 03:04:05 +0000 UTC" from a UTC RFC 3339 time.
+std::string docker_time(const std::string& rfc3339);
 // Seconds since an RFC 3339 timestamp ("" or unparsable: -1).
 int64_t seconds_since(const std::string& rfc3339);
 

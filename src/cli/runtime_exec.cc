@@ -77,7 +77,11 @@ void add_runtime_exec(CLI::App& rt, RuntimeGlobals& g) {
     if (!spec) return report(g, spec.error());
     auto process = build_process(*f, *spec, cmd->remaining());
     if (!process) return report(g, process.error());
-    runtime::ExecOptions opts{*process, f->console_socket, f->pid_file, f->detach};
+    runtime::ExecOptions opts;
+    opts.process = *process;
+    opts.console_socket = f->console_socket;
+    opts.pid_file = f->pid_file;
+    opts.detach = f->detach;
     auto r = rt.exec(f->id, opts);
     if (!r) return report(g, r.error());
     g.exit_code = *r;

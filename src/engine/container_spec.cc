@@ -118,25 +118,6 @@ bool valid_cpuset(std::string_view s) {
 
 Error invalid(std::string msg) { return Error(ErrorCode::InvalidArgument, std::move(msg)); }
 
-// args = entrypoint + cmd with Docker's rules: --entrypoint drops the image's CMD too.
-Result<std::vector<std::string>> command_line(const RunOptions& opts, const oci::ContainerConfig& image) {
-  std::vector<std::string> entrypoint = image.entrypoint;
-  std::vector<std::string> cmd = image.cmd;
-  if (opts.entrypoint) {
-    entrypoint.clear();
-    if (!opts.entrypoint->empty()) entrypoint.push_back(*opts.entrypoint);
-    cmd.clear();
-  }
-  if (!opts.command.empty()) cmd = opts.command;
-  std::vector<std::string> args = entrypoint;
-  args.insert(args.end(), cmd.begin(), cmd.end());
-  if (args.empty()) {
-    return Err(invalid("no command specified: the image has no ENTRYPOINT or CMD; give a "
-                       "command after the image or --entrypoint"));
-  }
-  return args;
-}
-
 // The bind mount of a host path: rbind plus ro/rw plus the propagation (rprivate default).
 oci::Mount bind_mount(const std::string& dest, const std::string& source, bool readonly,
                       const std::string& propagation) {
@@ -284,6 +265,25 @@ std::vector<std::string> all_capabilities() {
 
 }  // namespace
 
+Result<std::vector<std::string>> command_line(const RunOptions& opts, const oci::ContainerConfig& image) {
+  std::vector<std::string> entrypoint = image.entrypoint;
+  std::vector<std::string> cmd = image.cmd;
+  if (opts.entrypoint) {
+    entrypoint.clear();
+    if (!opts.entrypoint->empty()) entrypoint.push_back(*opts.entrypoint);
+    cmd.clear();
+  }
+  if (!opts.command.empty()) cmd = opts.command;
+  std::vector<std::string> args = entrypoint;
+  args.insert(args.end(), cmd.begin(), cmd.end());
+  if (args.empty()) {
+    return Err(invalid("no command specified: the image has no ENTRYPOINT or CMD; give a "
+                       "command after the image or --entrypoint"));
+  }
+  return args;
+}
+
+
 std::vector<std::string> default_capabilities() {
   return {std::begin(kDockerDefaultCaps), std::end(kDockerDefaultCaps)};
 }
@@ -384,6 +384,11 @@ Result<void> validate_run_options(const RunOptions& opts) {
       return Err(invalid("strict profile: a pids limit is required; add --pids-limit (e.g. "
                          "--pids-limit 256)"));
     }
+  }
+  // Capabilities and a profile file are checked now, so that create refuses them too.
+  if (!opts.privileged) {
+    auto caps = TRY(resolve_capability_flags(opts.cap_add, opts.cap_drop));
+    if (!opts.seccomp_profile.empty() && opts.seccomp_profile != "unconfined") TRY(seccomp(opts, caps));
   }
   return {};
 }

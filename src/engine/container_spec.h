@@ -42,6 +42,11 @@ struct ContainerSpecInputs {
 Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageConfig& image,
                                        const ContainerSpecInputs& inputs);
 
+// The command the container runs (before the init wraps it): entrypoint + cmd with Docker's
+// rules (--entrypoint drops the image's CMD too; a command replaces CMD). InvalidArgument
+// when there is none.
+Result<std::vector<std::string>> command_line(const RunOptions& opts, const oci::ContainerConfig& image);
+
 // Checks what does not depend on the image or the rootfs (flag combinations, health
 // options, strict profile's required limits). build_container_spec calls it first.
 Result<void> validate_run_options(const RunOptions& opts);

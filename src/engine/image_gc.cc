@@ -14,7 +14,7 @@ Result<PruneReport> ImageService::prune(bool all) {
   TRY(lock_.convert(FileLock::Mode::Exclusive));
   auto relock = defer([&] { (void)lock_.convert(FileLock::Mode::Shared); });
   for (const auto& r : TRY(records_->list())) {
-    if (!all && !r.names.empty()) continue;
+    if ((!all && !r.names.empty()) || !users(r.id).empty()) continue;
     TRY(db_->transaction([&]() -> Result<void> {
       for (const auto& name : r.names) {
         TRY(records_->untag(name));
@@ -93,14 +93,18 @@ Result<DiskUsage> ImageService::disk_usage() {
   std::set<std::string> counted;
   for (const auto& r : TRY(records_->list())) {
     ++du.images;
+    bool active = !users(r.id).empty();
+    if (active) ++du.images_active;
     // Shared layers count once, as in `docker system df`.
     auto d = TRY(detail(r));
     for (const auto& chain : oci::chain_ids(d.config.diff_ids)) {
       if (!counted.insert(chain.to_string()).second) continue;
-      if (auto usage = snapshots_->usage(chain.to_string())) du.images_size += usage->size;
+      auto usage = snapshots_->usage(chain.to_string());
+      if (!usage) continue;
+      du.images_size += usage->size;
+      if (!active) du.images_reclaimable += usage->size;
     }
   }
-  du.images_reclaimable = du.images_size;  // no container uses an image yet
   return du;
 }
 

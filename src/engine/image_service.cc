@@ -7,6 +7,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "store/container_records.h"
 
 namespace berth::engine {
 namespace {
@@ -116,6 +117,11 @@ Result<void> ImageService::tag(const std::string& source, const std::string& tar
   });
 }
 
+std::vector<std::string> ImageService::users(const std::string& id) {
+  auto ids = store::ContainerRecords(*db_).using_image(id);
+  return ids ? *ids : std::vector<std::string>{};
+}
+
 Result<std::vector<RemoveEvent>> ImageService::remove(const std::string& image, bool force) {
   std::string id = TRY(resolve_id(image));
   auto record = TRY(records_->get(id));
@@ -127,13 +133,20 @@ Result<std::vector<RemoveEvent>> ImageService::remove(const std::string& image, 
     return Fail(ErrorCode::Conflict,
                 "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
                 short_id(id));
+  // An image a container uses keeps existing; -f only takes its names away, as Docker does.
+  auto users = this->users(id);
+  if (!users.empty() && !force) {
+    return Fail(ErrorCode::Conflict,
+                "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using its referenced image {}",
+                image, users[0].substr(0, 12), short_id(id));
+  }
   TRY(db_->transaction([&]() -> Result<void> {
     std::vector<std::string> untag = by_name ? std::vector<std::string>{ref->to_string()} : record->names;
     for (const auto& name : untag) {
       TRY(records_->untag(name));
       events.push_back({false, familiar_name(name)});
     }
-    if (by_name && record->names.size() > 1) return {};
+    if ((by_name && record->names.size() > 1) || !users.empty()) return {};
     for (const auto& d : record->repo_digests) events.push_back({false, familiar_name(d)});
     TRY(records_->remove(id));
     events.push_back({true, id});

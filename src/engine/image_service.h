@@ -4,6 +4,7 @@
 // nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,7 +61,7 @@ struct PruneReport {
 
 struct DiskUsage {
   int64_t images = 0;
-  int64_t images_active = 0;  // used by containers (none until containers exist)
+  int64_t images_active = 0;  // used by at least one container
   int64_t images_size = 0;
   int64_t images_reclaimable = 0;
 };
@@ -121,6 +122,8 @@ class ImageService {
   Result<std::string> record(const oci::Descriptor& manifest, const std::vector<std::string>& names,
                              const image::ProgressSink& progress);
   Result<void> collect_garbage(int64_t& reclaimed);
+  // The containers using an image: rmi and prune keep what containers run on.
+  std::vector<std::string> users(const std::string& id);
 
   EngineOptions options_;
   FileLock lock_;

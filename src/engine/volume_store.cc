@@ -12,6 +12,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "store/container_records.h"
 
 namespace berth::engine {
 namespace {
@@ -101,7 +102,9 @@ Result<std::unique_ptr<VolumeStore>> VolumeStore::open(const EngineOptions& opti
 }
 
 std::vector<std::string> VolumeStore::users(const std::string& name) const {
-  return in_use_ ? in_use_(name) : std::vector<std::string>{};
+  if (in_use_) return in_use_(name);
+  auto ids = store::ContainerRecords(*db_).using_volume(name);
+  return ids ? *ids : std::vector<std::string>{};
 }
 
 Result<std::optional<Volume>> VolumeStore::find(const std::string& name) {

@@ -78,9 +78,9 @@ class VolumeStore {
   // Opens berth.db under options.root (creating root and root/volumes, 0700).
   static Result<std::unique_ptr<VolumeStore>> open(const EngineOptions& options);
 
-  // Set by the container engine; until then no volume is in use.
+  // Replaces the default answer (the containers berth.db links to the volume).
   void set_in_use(InUse in_use) { in_use_ = std::move(in_use); }
-  // The containers using name (empty when none, or when no in_use hook is set).
+  // The containers using name (empty when none).
   std::vector<std::string> users(const std::string& name) const;
 
   // Creates a volume; name "" makes an anonymous one (64 hex digits, anonymous label). An

@@ -37,7 +37,9 @@ struct CreateOptions {
 struct ExecOptions {
   oci::Process process;        // cwd, env, user, caps... already merged with the defaults
   std::string console_socket;
+  int console_socket_fd = -1;  // or an already connected socket (borrowed)
   std::string pid_file;
+  pid_t* pid = nullptr;        // receives the process's host pid once it runs
   bool detach = false;
 };
 

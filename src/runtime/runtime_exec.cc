@@ -115,7 +115,10 @@ Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
   }
 
   UniqueFd console;
-  if (proc.terminal) {
+  if (proc.terminal && opts.console_socket_fd >= 0) {
+    console.reset(::fcntl(opts.console_socket_fd, F_DUPFD_CLOEXEC, 3));
+    if (!console) return FailErrno(errno, "dup the console socket");
+  } else if (proc.terminal) {
     if (opts.console_socket.empty())
       return Fail(ErrorCode::InvalidArgument, "--tty needs a --console-socket to receive the terminal");
     console = TRY(connect_console_socket(opts.console_socket));
@@ -147,6 +150,7 @@ Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
   }
   if (!opts.pid_file.empty()) TRY_CTX("--pid-file", write_file_atomic(absolute_path(opts.pid_file), std::to_string(pid)));
   kill_child.dismiss();
+  if (opts.pid) *opts.pid = pid;
   if (opts.detach) return 0;
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/fs.h"
+#include "base/unix_socket.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/syscalls.h"
@@ -40,40 +41,9 @@ std::string live_status(const ContainerRecord& record, CgroupManager* cgroup) {
   return "running";
 }
 
-namespace {
+Result<UniqueFd> listen_unix(const std::string& path) { return listen_unix_socket(path, SOCK_STREAM, 1); }
 
-Result<sockaddr_un> unix_address(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path))
-    return Fail(ErrorCode::InvalidArgument, "socket path {} is longer than {} bytes", path, sizeof(addr.sun_path) - 1);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
-}
-
-}  // namespace
-
-Result<UniqueFd> listen_unix(const std::string& path) {
-  sockaddr_un addr = TRY(unix_address(path));
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return FailErrno(errno, "socket");
-  ::unlink(path.c_str());
-  mode_t old = ::umask(0177);
-  int r = ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  ::umask(old);
-  if (r != 0) return FailErrno(errno, "bind {}", path);
-  if (::listen(sock.get(), 1) != 0) return FailErrno(errno, "listen {}", path);
-  return sock;
-}
-
-Result<UniqueFd> connect_unix(const std::string& path) {
-  sockaddr_un addr = TRY(unix_address(path));
-  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!sock) return FailErrno(errno, "socket");
-  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    return FailErrno(errno, "connect {}", path);
-  return sock;
-}
+Result<UniqueFd> connect_unix(const std::string& path) { return connect_unix_socket(path, SOCK_STREAM); }
 
 bool wait_gone(pid_t pid, uint64_t start_time, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -20,7 +20,7 @@ Unexpected sqlite_error(sqlite3* db, std::string_view what) {
 }
 
 // Migration N brings the schema from version N to N+1. Never edit one that has shipped.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
     CREATE TABLE images (
       id              TEXT PRIMARY KEY,   -- config digest, the image ID
@@ -59,6 +59,23 @@ constexpr std::array<std::string_view, 2> kMigrations = {
       created TEXT NOT NULL,
       updated TEXT NOT NULL               -- the value: <root>/secrets/<id>, AES-256-GCM
     );
+    )sql",
+    R"sql(
+    CREATE TABLE containers (
+      id       TEXT PRIMARY KEY,          -- 64 hex digits
+      name     TEXT NOT NULL UNIQUE,      -- without Docker's leading '/'
+      image_id TEXT NOT NULL,             -- images(id), kept while the container exists
+      created  TEXT NOT NULL,
+      config   TEXT NOT NULL,             -- JSON: the create request and resolved mounts
+      state    TEXT NOT NULL              -- JSON: status, pids, exit, health
+    );
+    CREATE INDEX containers_by_image ON containers(image_id);
+    CREATE TABLE container_volumes (
+      container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+      volume       TEXT NOT NULL,
+      PRIMARY KEY (container_id, volume)
+    );
+    CREATE INDEX container_volumes_by_volume ON container_volumes(volume);
     )sql",
 };
 
@@ -100,10 +117,13 @@ int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_
 bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
 Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
-  // Create the file 0600 first: sqlite would use the umask.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return FailErrno(errno, "open {}", path);
-  ::close(fd);
+  // Create the file 0600 first (sqlite would use the umask), and only when it is absent:
+  // closing a descriptor of a file drops every POSIX lock this process holds on it, which
+  // would silently release the locks of this process's other connections to berth.db and
+  // let another process reset the WAL under them (commits then vanish for new readers).
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+  else if (errno != EEXIST) return FailErrno(errno, "open {}", path);
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Database> db(new Database(raw));

@@ -1,0 +1,121 @@
+// berth run | create | start: Docker's flags, output and exit codes (125 when berth fails,
+// 126/127 when the command cannot run or is not found, else the container's own code).
+#include <iostream>
+
+#include "cli/attach_client.h"
+#include "cli/engine_cli.h"
+#include "cli/progress_display.h"
+#include "cli/container_verbs.h"
+#include "cli/run_flags.h"
+
+namespace berth::cli {
+namespace {
+
+// Prints "Error: ..." and exits 125, as `docker run` does for an engine error.
+void fail_run(EngineGlobals& g, const Error& error) {
+  fail(g, error);
+  g.exit_code = 125;
+}
+
+// create, pulling the image first when it is not stored (as `docker run` does).
+Result<engine::Container> create_pulling(engine::ContainerService& svc, const engine::RunOptions& opts) {
+  auto c = svc.create(opts);
+  if (c || c.error().code() != ErrorCode::NotFound || !c.error().message().starts_with("No such image")) return c;
+  std::cerr << "Unable to find image '" << opts.image << "' locally\n";
+  // Quietly: stdout is the container's (or the ID's, with -d).
+  ProgressDisplay display(true);
+  auto pulled = svc.images().pull(opts.image, {"", display.sink()});
+  display.finish();
+  if (!pulled) return Err(pulled.error());
+  return svc.create(opts);
+}
+
+void run_create(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
+  auto opts = run_options_from_flags(flags, cmd);
+  if (!opts) return fail_run(g, opts.error());
+  auto svc = g.containers();
+  if (!svc) return void(g.exit_code = 125);
+  auto c = create_pulling(*svc, *opts);
+  if (!c) return fail_run(g, c.error());
+  std::cout << c->id << "\n";
+}
+
+void run_run(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
+  auto opts = run_options_from_flags(flags, cmd);
+  if (!opts) return fail_run(g, opts.error());
+  auto svc = g.containers();
+  if (!svc) return void(g.exit_code = 125);
+  auto c = create_pulling(*svc, *opts);
+  if (!c) return fail_run(g, c.error());
+  engine::AttachStreams streams = own_streams(opts->interactive);
+  auto started = svc->start(c->id, opts->detach ? nullptr : &streams);
+  if (!started) {
+    if (opts->rm) (void)svc->remove(c->id, true, true);
+    return fail_start(g, started.error());
+  }
+  if (opts->detach) {
+    std::cout << c->id << "\n";
+    return;
+  }
+  // The store is not held while the container runs.
+  svc.reset();
+  auto code = follow_attached(**started, opts->tty);
+  if (!code) return fail_run(g, code.error());
+  g.exit_code = *code;
+}
+
+struct StartFlags {
+  std::vector<std::string> containers;
+  bool attach = false, interactive = false;
+};
+
+void run_start(EngineGlobals& g, const StartFlags& flags) {
+  auto svc = g.containers();
+  if (!svc) return;
+  if (flags.attach || flags.interactive) {
+    if (flags.containers.size() != 1) return fail(g, "you cannot start and attach multiple containers at once");
+    auto c = svc->get(flags.containers[0]);
+    if (!c) return fail(g, c.error());
+    engine::AttachStreams streams = own_streams(flags.interactive);
+    auto started = svc->start(c->id, &streams);
+    if (!started) return fail_start(g, started.error());
+    svc.reset();
+    auto code = follow_attached(**started, c->config.tty);
+    if (!code) return fail(g, code.error());
+    g.exit_code = *code;
+    return;
+  }
+  for (const auto& ref : flags.containers) {
+    auto started = svc->start(ref);
+    if (!started) {
+      fail_start(g, started.error());
+      continue;
+    }
+    std::cout << ref << "\n";
+  }
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, CLI::App& container, EngineGlobals& g) {
+  for (CLI::App* parent : {&app, &container}) {
+    auto flags = std::make_shared<RunFlags>();
+    auto* run = parent->add_subcommand("run", "Create and run a new container from an image");
+    add_run_flags(*run, *flags, true);
+    run->callback([&g, flags, run] { run_run(g, *flags, *run); });
+
+    auto cflags = std::make_shared<RunFlags>();
+    auto* create = parent->add_subcommand("create", "Create a new container");
+    add_run_flags(*create, *cflags, false);
+    create->callback([&g, cflags, create] { run_create(g, *cflags, *create); });
+
+    auto sflags = std::make_shared<StartFlags>();
+    auto* start = parent->add_subcommand("start", "Start one or more stopped containers");
+    start->add_flag("-a,--attach", sflags->attach, "Attach STDOUT/STDERR and forward signals");
+    start->add_flag("-i,--interactive", sflags->interactive, "Attach container's STDIN");
+    start->add_option("containers", sflags->containers, "CONTAINER")->required();
+    start->callback([&g, sflags] { run_start(g, *sflags); });
+  }
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,167 @@
+// The container lifecycle as Docker's verbs see it: create, start, stop, kill, restart, rm,
+// pause, rename, wait, exec, prune, and the reads (list, inspect, logs path, top). There is
+// no daemon: start spawns a monitor (`berth monitor`, monitor.h) per container that is the
+// parent of its init, and every other verb works on the records in berth.db, the runtime's
+// state and the monitor's lock and socket. A monitor that died (kill -9, power loss) is
+// noticed by the next command that reads the container, which cleans up and records it.
+//
+// The CLI, compose, deploy and the Docker API all call this; it prints nothing.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "engine/container.h"
+#include "engine/engine_options.h"
+
+namespace berth::store {
+class Database;
+class ContainerRecords;
+}  // namespace berth::store
+
+namespace berth::engine {
+
+class ImageService;
+class VolumeStore;
+
+// The streams of a client attached to a container (run without -d, start -a, attach).
+// Borrowed descriptors, -1 for a stream not attached.
+struct AttachStreams {
+  int in = -1;
+  int out = -1;
+  int err = -1;
+};
+
+// An attached client's session: receives the exit code, forwards signals and resizes.
+class AttachSession {
+ public:
+  explicit AttachSession(UniqueFd control) : control_(std::move(control)) {}
+  // Blocks until the container exits; its exit code (128+N when killed by signal N).
+  // Unavailable when the monitor went away without saying.
+  Result<int> wait_exit();
+  // Asks the monitor to signal the container's init (sig-proxy).
+  Result<void> signal(int sig);
+  // Sets the container's terminal size.
+  Result<void> resize(unsigned rows, unsigned cols);
+  int fd() const { return control_.get(); }
+
+ private:
+  UniqueFd control_;
+};
+
+struct ListFilter {
+  bool all = false;  // -a: stopped containers too
+  std::vector<std::string> filters;  // Docker's --filter values: name=, id=, label=, status=,
+                                      // exited=, ancestor=, health=, volume=, before=, since=
+  int last = -1;  // -n: the last N created (-1 all)
+};
+
+struct PruneResult {
+  std::vector<std::string> deleted;
+  int64_t reclaimed = 0;
+};
+
+struct ExecRequest {
+  std::vector<std::string> cmd;
+  std::vector<std::string> env;  // KEY=value added to the container's
+  std::optional<std::string> user;
+  std::string workdir;
+  bool tty = false, interactive = false, detach = false, privileged = false;
+};
+
+// The process exit code in Docker's convention for a container or exec that could not run:
+// 126 when the command cannot be executed, 127 when it is not found; else 125.
+int exit_code_for_start_error(const Error& error);
+
+class ContainerService {
+ public:
+  // Opens the stores under options.root. self is the berth binary (for the monitor and the
+  // init); "" means /proc/self/exe resolved now.
+  static Result<std::unique_ptr<ContainerService>> open(const EngineOptions& options,
+                                                         std::string self = "");
+  ~ContainerService();
+
+  ImageService& images() { return *images_; }
+  VolumeStore& volumes() { return *volumes_; }
+
+  // Creates a container from flags; the image must be stored (NotFound "No such image: X"
+  // otherwise, which the CLI answers with a pull). Nothing is left behind on failure:
+  // no record, snapshot, directory or volume made for it.
+  Result<Container> create(const RunOptions& options);
+  // Starts a created or exited container: spawns its monitor and returns once the
+  // container's process runs, or with the reason it could not (exit_code_for_start_error).
+  // With attach, the monitor copies the container's output to those streams from its first
+  // byte; the session then reports the exit. A running container is left alone.
+  Result<std::optional<AttachSession>> start(const std::string& ref, const AttachStreams* attach = nullptr);
+  // Attaches to a running container's streams.
+  Result<AttachSession> attach(const std::string& ref, const AttachStreams& streams);
+  // Sends the stop signal (signal, else --stop-signal, the image's STOPSIGNAL or SIGTERM),
+  // waits up to timeout (default: --stop-timeout or 10 s; -1 forever), then kills.
+  Result<void> stop(const std::string& ref, std::optional<int> timeout_seconds = std::nullopt,
+                    const std::string& signal = "");
+  // Sends a signal (name or number, "" = SIGKILL) to the init; the container must run.
+  Result<void> kill(const std::string& ref, const std::string& signal);
+  Result<void> restart(const std::string& ref, std::optional<int> timeout_seconds = std::nullopt);
+  // Removes a container; a running one only with force (killed first). remove_volumes also
+  // removes its anonymous volumes.
+  Result<void> remove(const std::string& ref, bool force, bool remove_volumes);
+  Result<void> pause(const std::string& ref);
+  Result<void> unpause(const std::string& ref);
+  Result<void> rename(const std::string& ref, const std::string& new_name);
+  // Blocks until the container is not running; returns its exit code.
+  Result<int> wait(const std::string& ref);
+  // Runs a process in a running container; the exit code (0 when detached).
+  Result<int> exec(const std::string& ref, const ExecRequest& request, const AttachStreams& streams);
+  // Removes every stopped container (and sweeps what crashed commands left).
+  Result<PruneResult> prune();
+  // Removes a stopped container's record, filesystem and files; the caller holds its monitor
+  // lock (rm, prune, and the monitor of a --rm container).
+  Result<void> discard(const Container& c, bool remove_volumes);
+
+  // Resolves a full ID, a name (with or without "/"), or a unique ID prefix.
+  // NotFound: "No such container: X".
+  Result<Container> get(const std::string& ref);
+  Result<std::vector<Container>> list(const ListFilter& filter);
+  // Host pids of the container's processes (for top).
+  Result<std::vector<pid_t>> pids(const std::string& ref);
+  // A directory showing the container's filesystem (with its volumes while it runs); the
+  // mount is undone when the returned guard is released.
+  Result<std::pair<std::string, std::function<void()>>> filesystem(const std::string& ref);
+  // The IDs of the containers using an image or a volume.
+  std::vector<std::string> using_image(const std::string& image_id);
+  std::vector<std::string> using_volume(const std::string& volume);
+
+  // Where things live.
+  std::string container_dir(const std::string& id) const;
+  std::string log_path(const std::string& id) const;
+  // True while the container's monitor holds its lock.
+  bool monitor_alive(const std::string& id) const;
+  const EngineOptions& options() const { return options_; }
+
+ private:
+  ContainerService(EngineOptions options, std::string self);
+  // Rewrites a container's state in one transaction, from its current value.
+  Result<ContainerState> update_state(const std::string& id, const std::function<void(ContainerState&)>& change);
+  // Records the end of a container whose monitor died, and undoes what it left.
+  Result<void> reconcile(Container& c);
+  Result<Container> load(const std::string& id);
+  Result<void> wait_monitor_exit(const std::string& id, std::optional<std::chrono::milliseconds> timeout);
+  void sweep_orphans();
+
+  EngineOptions options_;
+  std::string self_;
+  std::unique_ptr<ImageService> images_;
+  std::unique_ptr<VolumeStore> volumes_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<store::ContainerRecords> records_;
+};
+
+}  // namespace berth::engine

@@ -1,0 +1,316 @@
+// ContainerService: the verbs that talk to a container's monitor or its processes — start
+// (which spawns the monitor), attach, stop, kill, restart, wait and exec.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+#include "base/fs.h"
+#include "base/log.h"
+#include "base/scope_guard.h"
+#include "base/strings.h"
+#include "engine/container_internal.h"
+#include "engine/container_service.h"
+#include "engine/container_spec.h"
+#include "engine/container_user.h"
+#include "engine/monitor_protocol.h"
+#include "runtime/console.h"
+#include "runtime/runtime.h"
+#include "runtime/tty_proxy.h"
+
+namespace berth::engine {
+namespace {
+
+// The default stop timeout, as Docker's.
+constexpr int kDefaultStopTimeout = 10;
+
+// Starts `berth monitor ROOT RUNROOT ID` in its own session, not a child of this process
+// (so a long-lived caller never has to reap it), with control as its fd 3, its stderr
+// appended to log_path.
+Result<void> spawn_monitor(const std::string& self, const EngineOptions& options, const std::string& id,
+                           int control, const std::string& log_path) {
+  UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log_fd) return FailErrno(errno, "open {}", log_path);
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null_fd) return FailErrno(errno, "open /dev/null");
+  std::vector<std::string> args = {self, "monitor", options.root, options.runroot, id};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return FailErrno(errno, "fork the container's monitor");
+  if (pid == 0) {
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+    // Above 3 first, so that dup2 onto 3 always makes a copy without close-on-exec.
+    int high = ::fcntl(control, F_DUPFD, 10);
+    if (high < 0 || ::dup2(null_fd.get(), 0) < 0 || ::dup2(null_fd.get(), 1) < 0 ||
+        ::dup2(log_fd.get(), 2) < 0 || ::dup2(high, 3) < 0)
+      ::_exit(127);
+    ::close_range(4, ~0U, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Fail(ErrorCode::Internal, "fork the container's monitor");
+  return {};
+}
+
+// Sends the streams to attach and "go".
+Result<void> send_streams(int sock, const AttachStreams* streams) {
+  if (streams) {
+    if (streams->in >= 0) TRY(send_message(sock, "stdin", streams->in));
+    if (streams->out >= 0) TRY(send_message(sock, "stdout", streams->out));
+    if (streams->err >= 0) TRY(send_message(sock, "stderr", streams->err));
+  }
+  return send_message(sock, "go");
+}
+
+// Reads the monitor's answer to a start: the pid, or the error it reports.
+Result<void> read_start_reply(int sock, const std::string& id) {
+  auto reply = TRY(receive_message(sock));
+  if (!reply) {
+    return Fail(ErrorCode::Internal, "the monitor of {} exited before the container started; see {}",
+                short_container_id(id), "its monitor.log");
+  }
+  if (reply->verb() == "started") return {};
+  if (reply->verb() == "running") return {};
+  if (reply->verb() == "error") {
+    std::string text = reply->text;
+    // "error ERRNO MESSAGE"
+    size_t sp1 = text.find(' '), sp2 = text.find(' ', sp1 + 1);
+    int err = std::atoi(reply->word(0).c_str());
+    std::string message = sp2 == std::string::npos ? "" : text.substr(sp2 + 1);
+    return Err(Error(err == ENOENT || err == EACCES || err == ENOEXEC ? ErrorCode::InvalidArgument
+                                                                       : ErrorCode::Internal,
+                     message, err));
+  }
+  return Fail(ErrorCode::Internal, "unexpected message from the monitor: {}", reply->text);
+}
+
+}  // namespace
+
+int exit_code_for_start_error(const Error& error) {
+  switch (error.sys_errno()) {
+    case ENOENT: return 127;
+    case EACCES:
+    case ENOEXEC:
+    case EISDIR:
+    case EPERM: return 126;
+    default: return 125;
+  }
+}
+
+Result<int> AttachSession::wait_exit() {
+  for (;;) {
+    auto m = TRY(receive_message(control_.get()));
+    if (!m) return Fail(ErrorCode::Unavailable, "the container's monitor went away");
+    if (m->verb() == "exit") return std::atoi(m->word(0).c_str());
+  }
+}
+
+Result<void> AttachSession::signal(int sig) { return send_message(control_.get(), fmt::format("signal {}", sig)); }
+
+Result<void> AttachSession::resize(unsigned rows, unsigned cols) {
+  return send_message(control_.get(), fmt::format("resize {} {}", rows, cols));
+}
+
+Result<std::optional<AttachSession>> ContainerService::start(const std::string& ref, const AttachStreams* attach) {
+  Container c = TRY(get(ref));
+  if (c.running()) {
+    if (!attach) return std::optional<AttachSession>{};
+    return std::optional<AttachSession>{TRY(this->attach(c.id, *attach))};
+  }
+  if (c.state.status == ContainerStatus::Removing || c.state.status == ContainerStatus::Dead)
+    return Fail(ErrorCode::Conflict, "cannot start container {}: it is {}", c.id, to_string(c.state.status));
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+  UniqueFd ours(sp[0]), theirs(sp[1]);
+  TRY(send_streams(ours.get(), attach));
+  ContainerPaths paths(options_, c.id);
+  TRY(spawn_monitor(self_, options_, c.id, theirs.get(), paths.dir + "/monitor.log"));
+  theirs.reset();
+  auto started = read_start_reply(ours.get(), c.id);
+  if (!started) return Err(started.error().context(fmt::format("start container {}", short_container_id(c.id))));
+  if (!attach) return std::optional<AttachSession>{};
+  return std::optional<AttachSession>{AttachSession(std::move(ours))};
+}
+
+Result<AttachSession> ContainerService::attach(const std::string& ref, const AttachStreams& streams) {
+  Container c = TRY(get(ref));
+  if (!c.running()) return Fail(ErrorCode::Conflict, "You cannot attach to a stopped container, start it first");
+  if (c.state.status == ContainerStatus::Paused)
+    return Fail(ErrorCode::Conflict, "You cannot attach to a paused container, unpause it first");
+  UniqueFd sock = TRY(connect_monitor_socket(container_dir(c.id)));
+  TRY(send_streams(sock.get(), &streams));
+  return AttachSession(std::move(sock));
+}
+
+Result<void> ContainerService::wait_monitor_exit(const std::string& id, std::optional<std::chrono::milliseconds> timeout) {
+  ContainerPaths paths(options_, id);
+  UniqueFd fd(::open(paths.lock.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) return {};
+  if (!timeout) {
+    while (::flock(fd.get(), LOCK_SH) != 0) {
+      if (errno != EINTR) return FailErrno(errno, "wait for the monitor of {}", short_container_id(id));
+    }
+    return {};
+  }
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  auto pause = std::chrono::microseconds(500);
+  while (::flock(fd.get(), LOCK_SH | LOCK_NB) != 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Fail(ErrorCode::Unavailable, "container {} did not stop in time", short_container_id(id));
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
+  return {};
+}
+
+Result<void> ContainerService::kill(const std::string& ref, const std::string& signal) {
+  Container c = TRY(get(ref));
+  int sig = signal.empty() ? SIGKILL : TRY(runtime::parse_signal(signal));
+  if (!c.running() || c.state.status == ContainerStatus::Restarting) {
+    return Fail(ErrorCode::Conflict, "cannot kill container: {}: container {} is not running", ref, c.id);
+  }
+  if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+    TRY(update_state(c.id, [](ContainerState& s) { s.manually_stopped = true; }));
+    if (auto sock = connect_monitor_socket(container_dir(c.id))) (void)send_message(sock->get(), "stop");
+  }
+  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  if (c.state.status == ContainerStatus::Paused && sig == SIGKILL) (void)rt.resume(c.id);
+  TRY_CTX("kill " + short_container_id(c.id), rt.kill(c.id, sig, false));
+  return {};
+}
+
+Result<void> ContainerService::stop(const std::string& ref, std::optional<int> timeout_seconds,
+                                    const std::string& signal_flag) {
+  Container c = TRY(get(ref));
+  if (!c.running()) return {};
+  int timeout = timeout_seconds.value_or(c.config.stop_timeout.value_or(kDefaultStopTimeout));
+  std::string signal = !signal_flag.empty()          ? signal_flag
+                       : !c.config.stop_signal.empty() ? c.config.stop_signal
+                                                       : c.image_config.config.stop_signal;
+  int sig = signal.empty() ? SIGTERM : TRY(runtime::parse_signal(signal));
+  TRY(update_state(c.id, [](ContainerState& s) { s.manually_stopped = true; }));
+  // A monitor waiting to restart the container hears "stop" and exits.
+  if (auto sock = connect_monitor_socket(container_dir(c.id))) (void)send_message(sock->get(), "stop");
+  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  if (c.state.status == ContainerStatus::Paused) (void)rt.resume(c.id);
+  if (c.state.status != ContainerStatus::Restarting) (void)rt.kill(c.id, sig, false);
+  if (timeout < 0) return wait_monitor_exit(c.id, std::nullopt);
+  if (wait_monitor_exit(c.id, std::chrono::seconds(timeout))) return {};
+  log::debug("container {} did not stop within {} s; killing it", c.id, timeout);
+  (void)rt.kill(c.id, SIGKILL, true);
+  return wait_monitor_exit(c.id, std::chrono::seconds(30));
+}
+
+Result<void> ContainerService::restart(const std::string& ref, std::optional<int> timeout_seconds) {
+  Container c = TRY(get(ref));
+  TRY(stop(c.id, timeout_seconds));
+  TRY(start(c.id));
+  return {};
+}
+
+Result<int> ContainerService::wait(const std::string& ref) {
+  Container c = TRY(get(ref));
+  if (c.running()) TRY(wait_monitor_exit(c.id, std::nullopt));
+  auto record = TRY(load(c.id));
+  TRY(reconcile(record));
+  return record.state.exit_code;
+}
+
+Result<int> ContainerService::exec(const std::string& ref, const ExecRequest& request, const AttachStreams& streams) {
+  Container c = TRY(get(ref));
+  if (c.state.status == ContainerStatus::Paused)
+    return Fail(ErrorCode::Conflict, "Container {} is paused, unpause the container before exec", c.id);
+  if (c.state.status != ContainerStatus::Running) return Fail(ErrorCode::Conflict, "Container {} is not running", c.id);
+  if (request.cmd.empty()) return Fail(ErrorCode::InvalidArgument, "exec: no command given");
+  ContainerPaths paths(options_, c.id);
+  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  oci::Spec spec = TRY(rt.config(c.id));
+  runtime::ExecOptions opts;
+  opts.process = *spec.process;
+  oci::Process& p = opts.process;
+  p.args = request.cmd;
+  p.terminal = request.tty;
+  if (!request.workdir.empty()) p.cwd = request.workdir;
+  if (request.user) {
+    UniqueFd root = TRY(open_fd(fmt::format("/proc/{}/root", c.state.pid), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    auto user = TRY(resolve_container_user(root.get(), *request.user, c.config.group_add));
+    p.user.uid = user.uid;
+    p.user.gid = user.gid;
+    p.user.additional_gids = user.additional_gids;
+  }
+  for (const auto& kv : request.env) {
+    std::string key = kv.substr(0, kv.find('='));
+    std::erase_if(p.env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+    p.env.push_back(kv);
+  }
+  if (request.tty && std::none_of(p.env.begin(), p.env.end(), [](auto& e) { return e.starts_with("TERM="); }))
+    p.env.push_back("TERM=xterm");
+  if (request.privileged && p.capabilities) {
+    auto all = TRY(resolve_capability_flags({"ALL"}, {}));
+    p.capabilities->bounding = p.capabilities->effective = p.capabilities->permitted = all;
+  }
+  // The process inherits this one's stdio unless a stream is given.
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  int saved[3] = {::dup(0), ::dup(1), ::dup(2)};
+  auto restore = defer([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (saved[i] >= 0) {
+        ::dup2(saved[i], i);
+        ::close(saved[i]);
+      }
+    }
+  });
+  int in = request.interactive && streams.in >= 0 ? streams.in : null_fd.get();
+  if (request.detach) in = null_fd.get();
+  ::dup2(in, 0);
+  if (request.detach) {
+    ::dup2(null_fd.get(), 1);
+    ::dup2(null_fd.get(), 2);
+  } else {
+    if (streams.out >= 0) ::dup2(streams.out, 1);
+    if (streams.err >= 0) ::dup2(streams.err, 2);
+  }
+  if (!request.tty) {
+    opts.detach = request.detach;
+    return rt.exec(c.id, opts);
+  }
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+  UniqueFd console_ours(sp[0]), console_theirs(sp[1]);
+  opts.console_socket_fd = console_theirs.get();
+  opts.detach = true;
+  pid_t pid = -1;
+  opts.pid = &pid;
+  TRY(rt.exec(c.id, opts));
+  console_theirs.reset();
+  int master_fd = runtime::recv_fd(console_ours.get());
+  if (master_fd < 0) return FailErrno(-master_fd, "exec: receive the terminal from the runtime");
+  UniqueFd master(master_fd);
+  restore.dismiss();
+  for (int i = 0; i < 3; ++i) {
+    ::dup2(saved[i], i);
+    ::close(saved[i]);
+  }
+  if (request.detach) return 0;
+  runtime::copy_window_size(master.get());
+  if (auto r = runtime::proxy_terminal(master.get()); !r) log::warn("{}", r.error().what());
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return FailErrno(errno, "wait for the exec'd process");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace berth::engine

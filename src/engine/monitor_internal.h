@@ -1,0 +1,68 @@
+// The monitor's two halves: the small event loop (monitor.cc) and the work it forks off
+// (monitor_setup.cc): setting the container up, recording state, tearing it down.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "base/unique_fd.h"
+#include "engine/container.h"
+#include "engine/engine_options.h"
+
+namespace berth::engine {
+
+// What the setup child tells the loop about the container it started.
+struct MonitorPlan {
+  pid_t pid = 0;
+  bool tty = false;
+  bool interactive = false;
+  bool auto_remove = false;
+  RestartPolicy restart;
+  int64_t log_max_size = 0;
+  int log_max_file = 1;
+  std::vector<std::string> health_argv;  // empty: no healthcheck
+  int64_t health_interval = 0, health_timeout = 0, health_start_period = 0, health_start_interval = 0;
+  int health_retries = 0;
+  std::string oom_events;  // the cgroup file whose "oom_kill N" counts OOM kills
+  int64_t oom_before = 0;
+};
+
+std::string encode_plan(const MonitorPlan& plan);
+Result<MonitorPlan> decode_plan(std::string_view text);
+
+// The streams the container gets: pipe ends made by the loop (or -1).
+struct ContainerStdio {
+  int in = -1;   // read end of the stdin pipe (used with -i, else /dev/null)
+  int out = -1;  // write ends of the output pipes
+  int err = -1;
+};
+
+// In the setup child: mounts the filesystem and secrets, builds the OCI spec, creates and
+// starts the container with stdio, records it as running (restart_count given), and returns
+// the plan. terminal receives the pty master for a tty container. On failure everything it
+// made is undone and the container's state records the error.
+Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
+                                    int restart_count, UniqueFd* terminal);
+
+// In a writer child: applies change to the container's state in one transaction.
+Result<void> write_container_state(const EngineOptions& options, const std::string& id,
+                                   const std::function<void(ContainerState&)>& change);
+
+// In the teardown child: removes the runtime's container and the mounts, records the exit
+// (exit code, OOM), and decides whether the restart policy restarts it: true to restart.
+Result<bool> teardown_container(const EngineOptions& options, const std::string& id, int exit_code, bool oom_killed,
+                                bool stop_requested, int restart_count);
+
+// In a child: removes a --rm container after its end, with its anonymous volumes.
+Result<void> remove_container(const EngineOptions& options, const std::string& id);
+
+// Reads "oom_kill N" from a cgroup's memory.events (v2) or memory.oom_control (v1); 0 if none.
+int64_t read_oom_kills(const std::string& path);
+
+}  // namespace berth::engine
