@@ -207,6 +207,7 @@ Result<void> ContainerService::stop(const std::string& ref, std::optional<int> t
   if (c.state.status == ContainerStatus::Paused) (void)rt.resume(c.id);
   if (c.state.status != ContainerStatus::Restarting) (void)rt.kill(c.id, sig, false);
   if (timeout < 0) return wait_monitor_exit(c.id, std::nullopt);
+  if (sig == SIGKILL) return wait_monitor_exit(c.id, std::chrono::seconds(30));
   if (wait_monitor_exit(c.id, std::chrono::seconds(timeout))) return {};
   log::debug("container {} did not stop within {} s; killing it", c.id, timeout);
   (void)rt.kill(c.id, SIGKILL, true);

@@ -2,6 +2,7 @@
 // the overlay of its ancestors' fs/ (lowerdir, nearest first) with its own fs/ as upperdir.
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <atomic>
 #include <cerrno>
@@ -78,10 +79,27 @@ Result<void> probe_overlay(const std::string& snapshots) {
 
 }  // namespace
 
+// What a probe found overlay working on: this kernel and this filesystem. Every berth process
+// opens the snapshotter (a container start opens it three times), so a passed probe is
+// remembered in <snapshots>/.overlay-probed instead of mounted again.
+std::string probe_identity(const std::string& snapshots) {
+  struct utsname u {};
+  struct stat st {};
+  if (::uname(&u) != 0 || ::stat(snapshots.c_str(), &st) != 0) return "";
+  return fmt::format("{} {}\n", u.release, static_cast<unsigned long long>(st.st_dev));
+}
+
 Result<std::unique_ptr<Snapshotter>> open_overlay_snapshotter(const std::string& root) {
   auto s = std::make_unique<OverlaySnapshotter>(root);
   TRY(s->init());
-  TRY_CTX("overlay snapshotter", probe_overlay(root + "/snapshots"));
+  std::string snapshots = root + "/snapshots";
+  std::string marker = snapshots + "/.overlay-probed";
+  std::string identity = probe_identity(snapshots);
+  auto known = read_file(marker);
+  if (identity.empty() || !known || *known != identity) {
+    TRY_CTX("overlay snapshotter", probe_overlay(snapshots));
+    if (!identity.empty()) (void)write_file_atomic(marker, identity, 0600, false);
+  }
   return std::unique_ptr<Snapshotter>(std::move(s));
 }
 

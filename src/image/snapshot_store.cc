@@ -138,7 +138,7 @@ Result<std::string> StoredSnapshotter::free_id(const std::string& key) {
 Result<std::vector<SnapshotRecord>> StoredSnapshotter::all() {
   std::vector<SnapshotRecord> out;
   for (const auto& name : TRY(list_dir(snapshots_))) {
-    if (starts_with(name, "tmp-")) continue;
+    if (starts_with(name, "tmp-") || starts_with(name, ".")) continue;  // "." files: snapshotter notes
     auto rec = read_snapshot_record(dir_of(name), name);
     if (!rec) {
       log::warn("snapshots: skipping {}: {}", name, rec.error().what());
@@ -295,6 +295,7 @@ Result<std::string> StoredSnapshotter::apply_dir(const std::string& key) {
 Result<int> StoredSnapshotter::cleanup() {
   int removed = 0;
   for (const auto& name : TRY(list_dir(snapshots_))) {
+    if (starts_with(name, ".")) continue;
     std::string dir = dir_of(name);
     if (starts_with(name, "tmp-")) {
       TRY_CTX("cleanup", remove_all(dir));

@@ -130,6 +130,12 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   if (rc != SQLITE_OK) return sqlite_error(raw, "open " + path);
   sqlite3_busy_timeout(raw, 10000);
   TRY_CTX(path, db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  // Every berth command is a short process, usually the last one with the database open: it
+  // would checkpoint and delete the WAL on close (two fsyncs and a directory sync each time).
+  // The WAL stays, and is checkpointed when it grows past SQLite's 1000 pages.
+  int one = 1;
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  sqlite3_file_control(raw, "main", SQLITE_FCNTL_PERSIST_WAL, &one);
   TRY_CTX(path, db->migrate());
   return db;
 }
