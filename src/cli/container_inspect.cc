@@ -47,13 +47,7 @@ void run_inspect(EngineGlobals& g, const InspectFlags& flags, bool containers_on
     }
     rows.push_back(engine::image_inspect_json(*image));
   }
-  if (flags.format.empty() || flags.format == "json") {
-    std::cout << Row(rows).dump(4) << "\n";
-    return;
-  }
-  auto out = render(rows, flags.format, "");
-  if (!out) return fail(g, out.error());
-  std::cout << *out;
+  print_inspect(g, rows, flags.format);
 }
 
 struct TopFlags {

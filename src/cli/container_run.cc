@@ -30,36 +30,48 @@ Result<engine::Container> create_pulling(engine::ContainerService& svc, const en
   return svc.create(opts);
 }
 
-void run_create(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
+// What run and create share: the options, the service, the new container; nullopt after
+// reporting why not (exit 125).
+struct Created {
+  engine::RunOptions opts;
+  std::unique_ptr<engine::ContainerService> svc;
+  engine::Container container;
+};
+
+std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
   auto opts = run_options_from_flags(flags, cmd);
-  if (!opts) return fail_run(g, opts.error());
+  if (!opts) return fail_run(g, opts.error()), std::nullopt;
   auto svc = g.containers();
-  if (!svc) return void(g.exit_code = 125);
+  if (!svc) return g.exit_code = 125, std::nullopt;
   auto c = create_pulling(*svc, *opts);
-  if (!c) return fail_run(g, c.error());
-  std::cout << c->id << "\n";
+  if (!c) return fail_run(g, c.error()), std::nullopt;
+  return Created{std::move(*opts), std::move(svc), std::move(*c)};
+}
+
+void run_create(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
+  auto created = create_from_flags(g, flags, cmd);
+  if (created) std::cout << created->container.id << "\n";
 }
 
 void run_run(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
-  auto opts = run_options_from_flags(flags, cmd);
-  if (!opts) return fail_run(g, opts.error());
-  auto svc = g.containers();
-  if (!svc) return void(g.exit_code = 125);
-  auto c = create_pulling(*svc, *opts);
-  if (!c) return fail_run(g, c.error());
-  engine::AttachStreams streams = own_streams(opts->interactive);
-  auto started = svc->start(c->id, opts->detach ? nullptr : &streams);
+  auto created = create_from_flags(g, flags, cmd);
+  if (!created) return;
+  auto& svc = created->svc;
+  const engine::RunOptions& opts = created->opts;
+  const engine::Container& c = created->container;
+  engine::AttachStreams streams = own_streams(opts.interactive);
+  auto started = svc->start(c.id, opts.detach ? nullptr : &streams);
   if (!started) {
-    if (opts->rm) (void)svc->remove(c->id, true, true);
+    if (opts.rm) (void)svc->remove(c.id, true, true);
     return fail_start(g, started.error());
   }
-  if (opts->detach) {
-    std::cout << c->id << "\n";
+  if (opts.detach) {
+    std::cout << c.id << "\n";
     return;
   }
   // The store is not held while the container runs.
   svc.reset();
-  auto code = follow_attached(**started, opts->tty);
+  auto code = follow_attached(**started, opts.tty);
   if (!code) return fail_run(g, code.error());
   g.exit_code = *code;
 }

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/strings.h"
+#include "cli/output.h"
 
 namespace berth::cli {
 
@@ -41,6 +42,16 @@ bool confirm(const std::string& warning, bool force) {
   std::string answer;
   std::getline(std::cin, answer);
   return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void print_inspect(EngineGlobals& g, const std::vector<nlohmann::ordered_json>& objects, const std::string& format) {
+  if (format.empty() || format == "json") {
+    std::cout << nlohmann::ordered_json(objects).dump(4) << "\n";
+    return;
+  }
+  auto out = render(objects, format, "");
+  if (!out) return fail(g, out.error());
+  std::cout << *out;
 }
 
 void fail_start(EngineGlobals& g, const Error& error) {

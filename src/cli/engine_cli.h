@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -32,6 +33,10 @@ struct EngineGlobals {
 // Asks "WARNING! <warning>\nAre you sure you want to continue? [y/N] " unless force; true
 // when the answer is yes.
 bool confirm(const std::string& warning, bool force);
+
+// Prints inspect objects as Docker does: a JSON array (indented 4) for "" or "json", else the
+// template applied to each.
+void print_inspect(EngineGlobals& g, const std::vector<nlohmann::ordered_json>& objects, const std::string& format);
 
 // Prints "Error: <message>" and sets the exit code a failed container start has in Docker:
 // 126 cannot execute, 127 not found, 125 otherwise.

@@ -25,13 +25,7 @@ void add_image_inspect(CLI::App& image, EngineGlobals& g) {
       }
       found.push_back(engine::image_inspect_json(*d));
     }
-    if (format->empty() || *format == "json") {
-      std::cout << Row(found).dump(4) << "\n";
-      return;
-    }
-    auto out = render(found, *format, "");
-    if (!out) return fail(g, out.error());
-    std::cout << *out;
+    print_inspect(g, found, *format);
   });
 }
 

@@ -38,14 +38,10 @@ struct PruneFlags {
 };
 
 void run_prune(EngineGlobals& g, const PruneFlags& flags) {
-  if (!flags.force) {
-    std::cout << (flags.all ? "WARNING! This will remove all images without at least one container associated to them."
-                            : "WARNING! This will remove all dangling images.")
-              << "\nAre you sure you want to continue? [y/N] " << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "Y" && answer != "yes") return;
-  }
+  if (!confirm(flags.all ? "This will remove all images without at least one container associated to them."
+                         : "This will remove all dangling images.",
+               flags.force))
+    return;
   auto images = g.images();
   if (!images) return;
   auto r = images->prune(flags.all);

@@ -201,13 +201,7 @@ void run_inspect(EngineGlobals& g, const InspectFlags& flags) {
   }
   std::vector<Row> rows;
   for (const auto& s : found) rows.push_back(inspect_json(s));
-  if (flags.format.empty() || flags.format == "json") {
-    std::cout << Row(rows).dump(4) << "\n";
-    return;
-  }
-  auto out = render(rows, flags.format, "");
-  if (!out) return fail(g, out.error());
-  std::cout << *out;
+  print_inspect(g, rows, flags.format);
 }
 
 void run_remove(EngineGlobals& g, const std::vector<std::string>& names) {

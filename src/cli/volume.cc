@@ -202,13 +202,7 @@ void run_inspect(EngineGlobals& g, const std::vector<std::string>& names, const 
     }
     found.push_back(inspect_json(*v));
   }
-  if (format.empty() || format == "json") {
-    std::cout << Row(found).dump(4) << "\n";
-    return;
-  }
-  auto out = render(found, format, "");
-  if (!out) return fail(g, out.error());
-  std::cout << *out;
+  print_inspect(g, found, format);
 }
 
 // --- rm ---
@@ -258,14 +252,10 @@ Result<engine::VolumePruneFilter> parse_prune_filters(const PruneFlags& flags) {
 void run_prune(EngineGlobals& g, const PruneFlags& flags) {
   auto filter = parse_prune_filters(flags);
   if (!filter) return fail(g, filter.error());
-  if (!flags.force) {
-    std::cout << (filter->all ? "WARNING! This will remove all local volumes not used by at least one container."
-                              : "WARNING! This will remove anonymous local volumes not used by at least one container.")
-              << "\nAre you sure you want to continue? [y/N] " << std::flush;
-    std::string answer;
-    std::getline(std::cin, answer);
-    if (answer != "y" && answer != "Y" && answer != "yes") return;
-  }
+  if (!confirm(filter->all ? "This will remove all local volumes not used by at least one container."
+                           : "This will remove anonymous local volumes not used by at least one container.",
+               flags.force))
+    return;
   auto volumes = g.volumes();
   if (!volumes) return;
   auto r = volumes->prune(*filter);

@@ -81,7 +81,7 @@ snapshot_count() { find "$ROOT/snapshots" -mindepth 1 -maxdepth 1 -type d | wc -
   run berth history bb:1
   assert_success
   assert_line --index 0 --regexp '^IMAGE +CREATED +CREATED BY +SIZE +COMMENT$'
-  assert_line --index 1 --regexp '^[0-9a-f]{12} +(Less than a second|[0-9]+ seconds) ago +[0-9.]+[kM]B +imported$'
+  assert_line --index 1 --regexp '^[0-9a-f]{12} +(Less than a second|1 second|[0-9]+ seconds) ago +[0-9.]+[kM]B +imported$'
   run berth images
   assert_line --index 0 --regexp '^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE$'
   assert_line --index 1 --regexp '^bb +1 +[0-9a-f]{12} +.* ago +[0-9.]+MB$'

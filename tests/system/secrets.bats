@@ -36,7 +36,7 @@ value_count() { find "$ROOT/secrets" -type f ! -name key 2>/dev/null | wc -l; }
   run berth secret ls
   assert_success
   assert_line --index 0 --regexp '^ID +NAME +DRIVER +CREATED +UPDATED$'
-  assert_line --index 1 --regexp "^$a +a\.one +(Less than a second|[0-9]+ seconds) ago +(Less than a second|[0-9]+ seconds) ago$"
+  assert_line --index 1 --regexp "^$a +a\.one +(Less than a second|1 second|[0-9]+ seconds) ago +(Less than a second|1 second|[0-9]+ seconds) ago$"
   assert_line --index 2 --regexp "^$b +b_two +"
   [ "${#lines[@]}" -eq 3 ]
 
