@@ -113,7 +113,7 @@ ContainerService::~ContainerService() = default;
 Result<std::unique_ptr<ContainerService>> ContainerService::open(const EngineOptions& options, std::string self) {
   if (self.empty()) self = TRY_CTX("find the berth binary", read_link("/proc/self/exe"));
   std::unique_ptr<ContainerService> s(new ContainerService(options, std::move(self)));
-  s->images_ = TRY(ImageService::open(options));
+  s->images_ = TRY(ImageService::open(options, false));
   s->volumes_ = TRY(VolumeStore::open(options));
   s->db_ = TRY(store::Database::open(options.root + "/berth.db"));
   s->records_ = std::make_unique<store::ContainerRecords>(*s->db_);

@@ -24,7 +24,7 @@ Unexpected no_such_image(const std::string& image) {
 
 }  // namespace
 
-Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& options) {
+Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& options, bool tidy) {
   TRY(make_dirs(options.root, 0700));
   auto lock = TRY(FileLock::acquire(options.root + "/lock", FileLock::Mode::Shared));
   std::unique_ptr<ImageService> s(new ImageService(options, std::move(lock)));
@@ -32,9 +32,7 @@ Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& op
   s->records_ = std::make_unique<store::ImageRecords>(*s->db_);
   s->content_ = TRY(image::open_local_content_store(options.root));
   s->snapshots_ = TRY(image::open_default_snapshotter(options.root));
-  // When no other berth command runs, clear what a crashed one left: half-made snapshots,
-  // interrupted unpacks, and ingests too old to be worth resuming.
-  if (s->lock_.convert(FileLock::Mode::Exclusive, false)) {
+  if (tidy && s->lock_.convert(FileLock::Mode::Exclusive, false)) {
     if (auto r = s->snapshots_->cleanup(); !r) log::warn("snapshot cleanup: {}", r.error().what());
     if (auto list = s->snapshots_->list()) {
       for (const auto& info : *list)

@@ -85,8 +85,11 @@ std::string familiar_name(const std::string& name);
 
 class ImageService {
  public:
-  // Opens (creating) the store under options.root and takes the shared store lock.
-  static Result<std::unique_ptr<ImageService>> open(const EngineOptions& options);
+  // Opens (creating) the store under options.root and takes the shared store lock. With tidy,
+  // and no other berth command running, it first clears what crashed commands left (half-made
+  // snapshots, interrupted unpacks, stale ingests); the container verbs, which start
+  // containers and must be quick, leave that to the image verbs.
+  static Result<std::unique_ptr<ImageService>> open(const EngineOptions& options, bool tidy = true);
 
   Result<PullResult> pull(const std::string& reference, const PullRequest& request);
   // Pushes name (repository[:tag]); returns the manifest digest and its size.

@@ -545,19 +545,18 @@ int Monitor::run(UniqueFd control) {
     bool oom = read_oom_kills(plan_.oom_events) > plan_.oom_before;
     int code = exit_code_;
     bool stop = stop_requested_;
+    bool auto_remove = plan_.auto_remove;
     int status = in_child([&] {
       auto r = teardown_container(options_, id_, code, oom, stop, restart_count);
       if (!r) log::warn("container {}: {}", short_container_id(id_), r.error().what());
-      return r && *r ? kRestartStatus : 0;
+      bool restart = r && *r;
+      if (!restart && auto_remove) {
+        if (auto removed = remove_container(options_, id_); !removed)
+          log::warn("container {}: --rm: {}", short_container_id(id_), removed.error().what());
+      }
+      return restart ? kRestartStatus : 0;
     });
     bool restart = status == kRestartStatus;
-    if (!restart && plan_.auto_remove) {
-      in_child([&] {
-        auto r = remove_container(options_, id_);
-        if (!r) log::warn("container {}: --rm: {}", short_container_id(id_), r.error().what());
-        return r ? 0 : 1;
-      });
-    }
     tell_clients(fmt::format("exit {}", code));
     clients_.clear();
     init_ = 0;

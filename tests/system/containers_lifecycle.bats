@@ -294,3 +294,14 @@ record_count() {
   [ "$(printf '%s\n' "${lines[@]}" | sort -u | wc -l)" -eq 20 ]
   [ "$(sqlite3 "$ROOT/berth.db" 'PRAGMA integrity_check')" = ok ]
 }
+
+@test "an OOM kill is recorded: exit 137 and State.OOMKilled" {
+  run berth run --name oom --memory 8m --memory-swap 8m busybox sh -c 'x=$(head -c 30000000 /dev/zero | tr "\0" a); echo survived'
+  [ "$status" -eq 137 ]
+  refute_output --partial survived
+  run berth inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' oom
+  assert_output 'true 137'
+  run berth run --name fine --memory 64m busybox true
+  run berth inspect -f '{{.State.OOMKilled}}' fine
+  assert_output false
+}
