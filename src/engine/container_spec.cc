@@ -156,12 +156,13 @@ Result<std::vector<oci::Mount>> user_mounts(const RunOptions& opts, const Contai
   if (strict && !has_tmp) {
     out.push_back(mount("/tmp", "tmpfs", "tmpfs", {"rw", "nosuid", "nodev", "noexec", "mode=1777"}));
   }
-  for (const auto& s : opts.secrets) {
+  for (size_t i = 0; i < opts.secrets.size(); ++i) {
+    const SecretRef& s = opts.secrets[i];
     std::string dest = s.target.empty() ? fmt::format("{}/{}", kSecretsDir, s.name) : s.target;
     if (in.secrets_dir.empty()) {
       return Fail(ErrorCode::Internal, "--secret {}: the engine gave no secrets directory", s.name);
     }
-    out.push_back(mount(dest, "bind", in.secrets_dir + "/" + s.name,
+    out.push_back(mount(dest, "bind", in.secrets_dir + "/" + secret_file_name(opts.secrets, i),
                         {"rbind", "ro", "nosuid", "nodev", "noexec", "rprivate"}));
   }
   std::set<std::string> seen;
@@ -318,6 +319,14 @@ Result<std::vector<std::string>> resolve_capability_flags(const std::vector<std:
     }
   }
   return caps;
+}
+
+std::string secret_file_name(const std::vector<SecretRef>& secrets, size_t index) {
+  const std::string& name = secrets[index].name;
+  for (size_t i = 0; i < index; ++i) {
+    if (secrets[i].name == name) return fmt::format("{}-{}", name, index);
+  }
+  return name;
 }
 
 Result<void> validate_run_options(const RunOptions& opts) {

@@ -47,6 +47,11 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
 // when there is none.
 Result<std::vector<std::string>> command_line(const RunOptions& opts, const oci::ContainerConfig& image);
 
+// The file in the engine's secrets directory that holds opts.secrets[index]: the secret's name,
+// with "-N" added when an earlier --secret names the same secret (each mount has its own
+// owner and mode).
+std::string secret_file_name(const std::vector<SecretRef>& secrets, size_t index);
+
 // Checks what does not depend on the image or the rootfs (flag combinations, health
 // options, strict profile's required limits). build_container_spec calls it first.
 Result<void> validate_run_options(const RunOptions& opts);

@@ -91,9 +91,10 @@ Result<void> mount_secrets(const EngineOptions& options, const Container& c, con
   if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=16m") != 0)
     return FailErrno(errno, "mount the secrets tmpfs on {}", dir);
   auto secrets = TRY(SecretStore::open(options));
-  for (const auto& ref : c.config.secrets) {
+  for (size_t i = 0; i < c.config.secrets.size(); ++i) {
+    const SecretRef& ref = c.config.secrets[i];
     SecretBytes value = TRY_CTX("--secret " + ref.name, secrets->reveal(ref.name));
-    std::string path = dir + "/" + ref.name;
+    std::string path = dir + "/" + secret_file_name(c.config.secrets, i);
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return FailErrno(errno, "create {}", path);
     TRY(write_all(fd.get(), value.view()));

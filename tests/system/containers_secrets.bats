@@ -129,3 +129,12 @@ check_root() {
   fi
   check_root "after cp"
 }
+
+@test "one secret mounted twice, with its own owner and mode at each target" {
+  printf 'twice' >"$BATS_TEST_TMPDIR/v"
+  berth secret create dup "$BATS_TEST_TMPDIR/v" >/dev/null
+  run berth run --rm --secret dup --secret dup,target=/etc/dup,uid=1000,mode=0400 busybox \
+    sh -c 'cat /run/secrets/dup; echo; cat /etc/dup; echo; stat -c "%u %a" /run/secrets/dup /etc/dup'
+  assert_success
+  assert_output $'twice\ntwice\n0 444\n1000 400'
+}
