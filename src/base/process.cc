@@ -143,4 +143,23 @@ Result<std::string> run_capture(const std::vector<std::string>& argv) {
   return out;
 }
 
+StdioRedirect::StdioRedirect(int in, int out, int err) {
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const int wanted[3] = {in, out, err};
+  for (int i = 0; i < 3; ++i) {
+    saved_[i] = ::fcntl(i, F_DUPFD_CLOEXEC, 3);
+    ::dup2(wanted[i] >= 0 ? wanted[i] : null_fd, i);
+  }
+  if (null_fd >= 0) ::close(null_fd);
+}
+
+void StdioRedirect::restore() {
+  for (int i = 0; i < 3; ++i) {
+    if (saved_[i] < 0) continue;
+    ::dup2(saved_[i], i);
+    ::close(saved_[i]);
+    saved_[i] = -1;
+  }
+}
+
 }  // namespace berth

@@ -47,6 +47,21 @@ class ChildProcess {
 
 Result<ChildProcess> spawn(const SpawnOptions& opts);
 
+// Points this process's stdin, stdout and stderr at the given descriptors (-1: /dev/null) for
+// as long as it lives, so that a child created meanwhile inherits them; restore() (or the
+// destructor) puts the originals back.
+class StdioRedirect {
+ public:
+  StdioRedirect(int in, int out, int err);
+  ~StdioRedirect() { restore(); }
+  StdioRedirect(const StdioRedirect&) = delete;
+  StdioRedirect& operator=(const StdioRedirect&) = delete;
+  void restore();
+
+ private:
+  int saved_[3] = {-1, -1, -1};
+};
+
 // Exit code in the shell's convention: the exit status, or 128 + signal.
 int exit_code_from_status(int status);
 

@@ -76,4 +76,11 @@ Result<uint64_t> parse_uint(std::string_view s, std::string_view what) {
   return static_cast<uint64_t>(v);
 }
 
+bool label_filter_matches(const std::map<std::string, std::string>& labels, const std::string& filter) {
+  auto eq = filter.find('=');
+  auto it = labels.find(filter.substr(0, eq));
+  if (it == labels.end()) return false;
+  return eq == std::string::npos || it->second == filter.substr(eq + 1);
+}
+
 }  // namespace berth

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ bool starts_with(std::string_view s, std::string_view prefix);
 // s in double quotes for an error message, with '"', '\\' and control bytes escaped so the
 // message stays one line.
 std::string quote(std::string_view s);
+// Docker's label filter: "key" matches when the label is present, "key=value" when it has
+// that value.
+bool label_filter_matches(const std::map<std::string, std::string>& labels, const std::string& filter);
 
 // Parses a whole decimal (or 0x hex) number; "what" names the input in the error.
 Result<int64_t> parse_int(std::string_view s, std::string_view what);

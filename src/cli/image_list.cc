@@ -50,12 +50,6 @@ Result<Filters> parse_filters(const std::vector<std::string>& raw, engine::Image
   return f;
 }
 
-bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
-  auto eq = want.find('=');
-  auto it = labels.find(want.substr(0, eq));
-  if (it == labels.end()) return false;
-  return eq == std::string::npos || it->second == want.substr(eq + 1);
-}
 
 // Docker matches reference filters against the familiar name, with and without the tag.
 bool reference_matches(const std::string& pattern, const std::string& repository, const std::string& tag) {
@@ -79,7 +73,7 @@ void run_list(EngineGlobals& g, const ListFlags& flags) {
     bool dangling = d.record.names.empty();
     if (filters->dangling && *filters->dangling != dangling) continue;
     bool labels_ok = true;
-    for (const auto& l : filters->labels) labels_ok = labels_ok && label_matches(d.config.config.labels, l);
+    for (const auto& l : filters->labels) labels_ok = labels_ok && label_filter_matches(d.config.config.labels, l);
     if (!labels_ok) continue;
     if (!filters->before_created.empty() && !(d.config.created < filters->before_created)) continue;
     if (!filters->since_created.empty() && !(d.config.created > filters->since_created)) continue;

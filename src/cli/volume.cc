@@ -124,7 +124,7 @@ Result<ListFilters> parse_list_filters(const std::vector<std::string>& raw) {
 bool list_selected(const ListFilters& f, const engine::Volume& v, bool in_use) {
   if (f.dangling && *f.dangling == in_use) return false;
   for (const auto& l : f.labels)
-    if (!engine::volume_label_matches(v.labels, l)) return false;
+    if (!label_filter_matches(v.labels, l)) return false;
   if (!f.names.empty() &&
       std::none_of(f.names.begin(), f.names.end(), [&](const auto& p) { return p->matches(v.name); }))
     return false;

@@ -10,10 +10,12 @@
 #include "base/unique_fd.h"
 #include "engine/container.h"
 #include "engine/engine_options.h"
+#include "runtime/runtime.h"
 
 namespace berth::store {
 class Database;
 class ContainerRecords;
+struct ContainerRecord;
 }  // namespace berth::store
 
 namespace berth::engine {
@@ -27,6 +29,9 @@ struct ContainerPaths {
   std::string run_dir;       // <runroot>/containers/<id>
   std::string secrets;       // <run_dir>/secrets, a tmpfs holding the secret files
   std::string runtime_root;  // <runroot>/runtime, the OCI runtime's state
+
+  // The OCI runtime over runtime_root.
+  runtime::Runtime runtime() const { return runtime::Runtime(runtime::RuntimeOptions{runtime_root}); }
 };
 
 // The snapshot a container's writable layer lives in.
@@ -36,6 +41,8 @@ std::string now_rfc3339_nano();
 // flock(operation | LOCK_NB) on the lock file (created when missing); nullopt when another
 // process holds it in a conflicting mode.
 std::optional<UniqueFd> try_lock_monitor(const std::string& lock_path, int operation);
+// The container a row of the containers table holds.
+Result<Container> container_from_record(const store::ContainerRecord& record);
 // The container with this exact ID from its record; NotFound "No such container: ID".
 Result<Container> load_container(store::ContainerRecords& records, const std::string& id);
 // Applies change to the container's state in one transaction; returns the new state.

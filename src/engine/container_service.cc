@@ -79,16 +79,20 @@ Result<void> unmount_container_files(const ContainerPaths& paths) {
   return {};
 }
 
+Result<Container> container_from_record(const store::ContainerRecord& record) {
+  Container c = TRY_CTX("container " + record.id, container_from_json(record.config));
+  c.id = record.id;
+  c.name = record.name;
+  c.image_id = record.image_id;
+  c.created = record.created;
+  c.state = TRY_CTX("container " + record.id, container_state_from_json(record.state));
+  return c;
+}
+
 Result<Container> load_container(store::ContainerRecords& records, const std::string& id) {
   auto record = TRY(records.get(id));
   if (!record) return Fail(ErrorCode::NotFound, "No such container: {}", id);
-  Container c = TRY_CTX("container " + id, container_from_json(record->config));
-  c.id = record->id;
-  c.name = record->name;
-  c.image_id = record->image_id;
-  c.created = record->created;
-  c.state = TRY_CTX("container " + id, container_state_from_json(record->state));
-  return c;
+  return container_from_record(*record);
 }
 
 Result<ContainerState> update_container_state(store::Database& db, store::ContainerRecords& records,
@@ -129,16 +133,6 @@ bool ContainerService::monitor_alive(const std::string& id) const {
   return !try_lock_monitor(ContainerPaths(options_, id).lock, LOCK_SH).has_value();
 }
 
-std::vector<std::string> ContainerService::using_image(const std::string& image_id) {
-  auto ids = records_->using_image(image_id);
-  return ids ? *ids : std::vector<std::string>{};
-}
-
-std::vector<std::string> ContainerService::using_volume(const std::string& volume) {
-  auto ids = records_->using_volume(volume);
-  return ids ? *ids : std::vector<std::string>{};
-}
-
 Result<Container> ContainerService::load(const std::string& id) { return load_container(*records_, id); }
 
 Result<Container> ContainerService::get(const std::string& ref) {
@@ -172,7 +166,7 @@ Result<void> ContainerService::reconcile(Container& c) {
   auto lock = try_lock_monitor(paths.lock, LOCK_SH);
   if (!lock) return {};
   log::debug("container {}: its monitor is gone; recording it as exited", c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  runtime::Runtime rt = paths.runtime();
   if (auto r = rt.remove(c.id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: remove its leftover processes: {}", short_container_id(c.id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
@@ -198,13 +192,6 @@ struct FilterSet {
   std::vector<std::pair<std::string, std::string>> items;
   std::optional<std::string> before_created, since_created;
 };
-
-bool label_matches(const std::map<std::string, std::string>& labels, const std::string& want) {
-  auto eq = want.find('=');
-  if (eq == std::string::npos) return labels.contains(want);
-  auto it = labels.find(want.substr(0, eq));
-  return it != labels.end() && it->second == want.substr(eq + 1);
-}
 
 bool regex_search(const std::string& pattern, const std::string& text) {
   regex_t re;
@@ -236,16 +223,16 @@ Result<std::vector<Container>> ContainerService::list(const ListFilter& filter) 
     }
     fs.items.emplace_back(key, value);
   }
+  bool has_status_filter = std::any_of(fs.items.begin(), fs.items.end(), [](auto& kv) { return kv.first == "status"; });
   std::vector<Container> out;
   for (const auto& record : TRY(records_->list())) {
-    auto loaded = load(record.id);
+    auto loaded = container_from_record(record);
     if (!loaded) {
       log::warn("{}", loaded.error().what());
       continue;
     }
     Container c = std::move(*loaded);
     TRY(reconcile(c));
-    bool has_status_filter = std::any_of(fs.items.begin(), fs.items.end(), [](auto& kv) { return kv.first == "status"; });
     if (!filter.all && !has_status_filter && !c.running()) continue;
     if (fs.before_created && !(c.created < *fs.before_created)) continue;
     if (fs.since_created && !(c.created > *fs.since_created)) continue;
@@ -258,7 +245,7 @@ Result<std::vector<Container>> ContainerService::list(const ListFilter& filter) 
       else if (key == "label") {
         auto labels = c.image_config.config.labels;
         for (const auto& [k, v] : c.config.labels) labels[k] = v;
-        m = label_matches(labels, value);
+        m = label_filter_matches(labels, value);
       } else if (key == "status") m = to_string(c.state.status) == value;
       else if (key == "exited") m = c.state.status == ContainerStatus::Exited && std::to_string(c.state.exit_code) == value;
       else if (key == "ancestor") {
@@ -298,7 +285,7 @@ Result<void> ContainerService::pause(const std::string& ref) {
   Container c = TRY(get(ref));
   if (c.state.status == ContainerStatus::Paused) return Fail(ErrorCode::Conflict, "Container {} is already paused", c.id);
   if (c.state.status != ContainerStatus::Running) return Fail(ErrorCode::Conflict, "Container {} is not running", c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  runtime::Runtime rt = ContainerPaths(options_, c.id).runtime();
   TRY_CTX("pause " + short_container_id(c.id), rt.pause(c.id));
   TRY(update_state(c.id, [](ContainerState& s) {
     if (s.status == ContainerStatus::Running) s.status = ContainerStatus::Paused;
@@ -309,7 +296,7 @@ Result<void> ContainerService::pause(const std::string& ref) {
 Result<void> ContainerService::unpause(const std::string& ref) {
   Container c = TRY(get(ref));
   if (c.state.status != ContainerStatus::Paused) return Fail(ErrorCode::Conflict, "Container {} is not paused", c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  runtime::Runtime rt = ContainerPaths(options_, c.id).runtime();
   TRY_CTX("unpause " + short_container_id(c.id), rt.resume(c.id));
   TRY(update_state(c.id, [](ContainerState& s) {
     if (s.status == ContainerStatus::Paused) s.status = ContainerStatus::Running;
@@ -320,7 +307,7 @@ Result<void> ContainerService::unpause(const std::string& ref) {
 Result<std::vector<pid_t>> ContainerService::pids(const std::string& ref) {
   Container c = TRY(get(ref));
   if (!c.running()) return Fail(ErrorCode::Conflict, "Container {} is not running", c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  runtime::Runtime rt = ContainerPaths(options_, c.id).runtime();
   return rt.pids(c.id);
 }
 
@@ -348,7 +335,7 @@ Result<void> ContainerService::discard(const Container& c, bool remove_volumes) 
   // The row goes first: a crash after it leaves files without a row, which open() sweeps.
   TRY(records_->remove(c.id));
   ContainerPaths paths(options_, c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  runtime::Runtime rt = paths.runtime();
   if (auto r = rt.remove(c.id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: {}", short_container_id(c.id), r.error().what());
   TRY(unmount_container_files(paths));

@@ -135,9 +135,6 @@ class ContainerService {
   // A directory showing the container's filesystem (with its volumes while it runs); the
   // mount is undone when the returned guard is released.
   Result<std::pair<std::string, std::function<void()>>> filesystem(const std::string& ref);
-  // The IDs of the containers using an image or a volume.
-  std::vector<std::string> using_image(const std::string& image_id);
-  std::vector<std::string> using_volume(const std::string& volume);
 
   // Where things live.
   std::string container_dir(const std::string& id) const;

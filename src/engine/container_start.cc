@@ -12,7 +12,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
-#include "base/scope_guard.h"
+#include "base/process.h"
 #include "base/strings.h"
 #include "engine/container_internal.h"
 #include "engine/container_service.h"
@@ -81,17 +81,12 @@ Result<void> read_start_reply(int sock, const std::string& id) {
     return Fail(ErrorCode::Internal, "the monitor of {} exited before the container started; see {}",
                 short_container_id(id), "its monitor.log");
   }
-  if (reply->verb() == "started") return {};
-  if (reply->verb() == "running") return {};
+  if (reply->verb() == "started" || reply->verb() == "running") return {};
   if (reply->verb() == "error") {
-    std::string text = reply->text;
-    // "error ERRNO MESSAGE"
-    size_t sp1 = text.find(' '), sp2 = text.find(' ', sp1 + 1);
-    int err = std::atoi(reply->word(0).c_str());
-    std::string message = sp2 == std::string::npos ? "" : text.substr(sp2 + 1);
-    return Err(Error(err == ENOENT || err == EACCES || err == ENOEXEC ? ErrorCode::InvalidArgument
-                                                                       : ErrorCode::Internal,
-                     message, err));
+    std::string errno_text = reply->word(0);
+    int err = std::atoi(errno_text.c_str());
+    std::string message = reply->text.substr(std::min(reply->text.size(), std::string_view("error ").size() + errno_text.size() + 1));
+    return Err(Error(ErrorCode::Internal, message, err));
   }
   return Fail(ErrorCode::Internal, "unexpected message from the monitor: {}", reply->text);
 }
@@ -185,7 +180,7 @@ Result<void> ContainerService::kill(const std::string& ref, const std::string& s
     TRY(update_state(c.id, [](ContainerState& s) { s.manually_stopped = true; }));
     if (auto sock = connect_monitor_socket(container_dir(c.id))) (void)send_message(sock->get(), "stop");
   }
-  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  runtime::Runtime rt = ContainerPaths(options_, c.id).runtime();
   if (c.state.status == ContainerStatus::Paused && sig == SIGKILL) (void)rt.resume(c.id);
   TRY_CTX("kill " + short_container_id(c.id), rt.kill(c.id, sig, false));
   return {};
@@ -203,7 +198,7 @@ Result<void> ContainerService::stop(const std::string& ref, std::optional<int> t
   TRY(update_state(c.id, [](ContainerState& s) { s.manually_stopped = true; }));
   // A monitor waiting to restart the container hears "stop" and exits.
   if (auto sock = connect_monitor_socket(container_dir(c.id))) (void)send_message(sock->get(), "stop");
-  runtime::Runtime rt(runtime::RuntimeOptions{ContainerPaths(options_, c.id).runtime_root});
+  runtime::Runtime rt = ContainerPaths(options_, c.id).runtime();
   if (c.state.status == ContainerStatus::Paused) (void)rt.resume(c.id);
   if (c.state.status != ContainerStatus::Restarting) (void)rt.kill(c.id, sig, false);
   if (timeout < 0) return wait_monitor_exit(c.id, std::nullopt);
@@ -236,7 +231,7 @@ Result<int> ContainerService::exec(const std::string& ref, const ExecRequest& re
   if (c.state.status != ContainerStatus::Running) return Fail(ErrorCode::Conflict, "Container {} is not running", c.id);
   if (request.cmd.empty()) return Fail(ErrorCode::InvalidArgument, "exec: no command given");
   ContainerPaths paths(options_, c.id);
-  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  runtime::Runtime rt = paths.runtime();
   oci::Spec spec = TRY(rt.config(c.id));
   runtime::ExecOptions opts;
   opts.process = *spec.process;
@@ -262,27 +257,10 @@ Result<int> ContainerService::exec(const std::string& ref, const ExecRequest& re
     auto all = TRY(resolve_capability_flags({"ALL"}, {}));
     p.capabilities->bounding = p.capabilities->effective = p.capabilities->permitted = all;
   }
-  // The process inherits this one's stdio unless a stream is given.
-  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  int saved[3] = {::dup(0), ::dup(1), ::dup(2)};
-  auto restore = defer([&] {
-    for (int i = 0; i < 3; ++i) {
-      if (saved[i] >= 0) {
-        ::dup2(saved[i], i);
-        ::close(saved[i]);
-      }
-    }
-  });
-  int in = request.interactive && streams.in >= 0 ? streams.in : null_fd.get();
-  if (request.detach) in = null_fd.get();
-  ::dup2(in, 0);
-  if (request.detach) {
-    ::dup2(null_fd.get(), 1);
-    ::dup2(null_fd.get(), 2);
-  } else {
-    if (streams.out >= 0) ::dup2(streams.out, 1);
-    if (streams.err >= 0) ::dup2(streams.err, 2);
-  }
+  // The process inherits this one's stdio: the given streams, /dev/null when detached.
+  StdioRedirect redirect(request.interactive && !request.detach ? streams.in : -1,
+                         request.detach ? -1 : (streams.out >= 0 ? streams.out : STDOUT_FILENO),
+                         request.detach ? -1 : (streams.err >= 0 ? streams.err : STDERR_FILENO));
   if (!request.tty) {
     opts.detach = request.detach;
     return rt.exec(c.id, opts);
@@ -299,11 +277,7 @@ Result<int> ContainerService::exec(const std::string& ref, const ExecRequest& re
   int master_fd = runtime::recv_fd(console_ours.get());
   if (master_fd < 0) return FailErrno(-master_fd, "exec: receive the terminal from the runtime");
   UniqueFd master(master_fd);
-  restore.dismiss();
-  for (int i = 0; i < 3; ++i) {
-    ::dup2(saved[i], i);
-    ::close(saved[i]);
-  }
+  redirect.restore();
   if (request.detach) return 0;
   runtime::copy_window_size(master.get());
   if (auto r = runtime::proxy_terminal(master.get()); !r) log::warn("{}", r.error().what());

@@ -8,8 +8,10 @@
 //                       "resize ROWS COLS"   the client's terminal size
 //                       "stop"               do not restart after the next exit
 //   monitor -> client   "started PID"        the container runs
+//                       "running"            another monitor already runs it
 //                       "exit CODE"          the container exited (128+N: killed by N)
-//                       "error CODE ERRNO MESSAGE"  it could not start; CODE as `docker run`
+//                       "error ERRNO MESSAGE"  it could not start (ERRNO 0 when no syscall
+//                                            failed; exit_code_for_start_error maps it)
 #pragma once
 
 #include <optional>
@@ -24,7 +26,7 @@ namespace berth::engine {
 struct MonitorMessage {
   std::string text;  // "signal 15"
   UniqueFd fd;       // the descriptor sent with it, if any
-  // The first word and the numbers after it ("signal 15" -> verb "signal", args {15}).
+  // The first word ("signal 15" -> "signal").
   std::string_view verb() const;
   // The n-th whitespace-separated word after the verb ("" when absent).
   std::string word(size_t n) const;

@@ -9,6 +9,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/process.h"
 #include "base/root_path.h"
 #include "base/scope_guard.h"
 #include "base/strings.h"
@@ -135,22 +136,15 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   TRY(check_command(paths.rootfs, argv[0], spec.process->cwd, spec.process->env));
   TRY(write_file_atomic(paths.dir + "/config.json", oci::spec_to_json(spec), 0600));
 
-  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  runtime::Runtime rt = paths.runtime();
   if (rt.state(c.id)) (void)rt.remove(c.id, true);
   runtime::CreateOptions create;
   create.bundle = paths.dir;
   create.terminal_master = terminal;
   // The container inherits fds 0-2 of this process while it is created.
-  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  int saved[3] = {::dup(0), ::dup(1), ::dup(2)};
-  ::dup2(stdio.in >= 0 && c.config.interactive ? stdio.in : null_fd.get(), 0);
-  ::dup2(stdio.out >= 0 ? stdio.out : null_fd.get(), 1);
-  ::dup2(stdio.err >= 0 ? stdio.err : null_fd.get(), 2);
+  StdioRedirect redirect(c.config.interactive ? stdio.in : -1, stdio.out, stdio.err);
   auto created = rt.create(c.id, create);
-  for (int i = 0; i < 3; ++i) {
-    ::dup2(saved[i], i);
-    ::close(saved[i]);
-  }
+  redirect.restore();
   if (!created) return Err(created.error());
   auto remove = defer([&] { (void)rt.remove(c.id, true); });
   TRY(rt.start(c.id));
@@ -243,7 +237,7 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
 Result<bool> teardown_container(const EngineOptions& options, const std::string& id, int exit_code, bool oom_killed,
                                 bool stop_requested, int restart_count) {
   ContainerPaths paths(options, id);
-  runtime::Runtime rt(runtime::RuntimeOptions{paths.runtime_root});
+  runtime::Runtime rt = paths.runtime();
   if (auto r = rt.remove(id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: {}", short_container_id(id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(id), r.error().what());

@@ -113,13 +113,6 @@ Result<void> validate_volume_options(const StringMap& options) {
               type);
 }
 
-bool volume_label_matches(const StringMap& labels, const std::string& filter) {
-  auto eq = filter.find('=');
-  auto it = labels.find(filter.substr(0, eq));
-  if (it == labels.end()) return false;
-  return eq == std::string::npos || it->second == filter.substr(eq + 1);
-}
-
 Result<int64_t> directory_size(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;

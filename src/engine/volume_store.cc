@@ -243,9 +243,9 @@ Result<VolumePruneReport> VolumeStore::prune(const VolumePruneFilter& filter) {
   auto selected = [&](const Volume& v) {
     if (!filter.all && !v.anonymous()) return false;
     for (const auto& l : filter.labels)
-      if (!volume_label_matches(v.labels, l)) return false;
+      if (!label_filter_matches(v.labels, l)) return false;
     for (const auto& l : filter.not_labels)
-      if (volume_label_matches(v.labels, l)) return false;
+      if (label_filter_matches(v.labels, l)) return false;
     return users(v.name).empty();
   };
   VolumePruneReport report;

@@ -65,8 +65,6 @@ Result<void> validate_volume_name(const std::string& name);
 // uid, gid, nr_inodes) or none with o=bind and an absolute device. InvalidArgument naming the
 // option otherwise.
 Result<void> validate_volume_options(const StringMap& options);
-// True when labels match a Docker label filter: "key" (present) or "key=value".
-bool volume_label_matches(const StringMap& labels, const std::string& filter);
 // Bytes in the regular files under path (hard links counted once, symlinks not followed).
 Result<int64_t> directory_size(const std::string& path);
 

@@ -119,8 +119,14 @@ record_count() {
   [ "$(state_of kk)" = paused ]
   run berth ps --format '{{.Status}}'
   assert_output --regexp '\(Paused\)$'
-  # Frozen: the processes are stopped in the freezer cgroup.
-  grep -q FROZEN /sys/fs/cgroup/freezer/berth/*/freezer.state 2>/dev/null || [ -d /sys/fs/cgroup/freezer ] || true
+  # Frozen: the kernel's freezer holds the container's processes.
+  local freezer
+  freezer=$(awk -F: '$2 == "freezer" {print $3}' "/proc/$pid/cgroup")
+  if [ -n "$freezer" ]; then
+    [ "$(cat "/sys/fs/cgroup/freezer$freezer/freezer.state")" = FROZEN ]
+  else
+    [ "$(cat "/sys/fs/cgroup$(awk -F: '$1 == "0" {print $3}' "/proc/$pid/cgroup")/cgroup.freeze")" = 1 ]
+  fi
   berth unpause kk
   [ "$(state_of kk)" = running ]
   berth restart -t 1 kk
