@@ -18,9 +18,12 @@ build: deps
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Inside a network namespace of their own (scripts/in-netns); the Debian image some tests use
+# is made first, while the machine's network is in reach.
 system: build
+	@scripts/make-debian-rootfs >/dev/null || true
 	BERTH=$(abspath $(BERTH)) BERTH_TOOLS=$(abspath $(BUILD)/tests/tools) \
-	  bats --print-output-on-failure tests/system
+	  scripts/in-netns bats --print-output-on-failure tests/system
 
 fuzz-build: deps
 	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DBERTH_FUZZ=ON \

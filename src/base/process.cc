@@ -127,6 +127,46 @@ int exit_code_from_status(int status) {
   return 255;
 }
 
+Result<void> spawn_detached(const std::vector<std::string>& args, const std::vector<int>& keep,
+                            const std::string& log_path) {
+  UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!log_fd) return FailErrno(errno, "open {}", log_path);
+  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null_fd) return FailErrno(errno, "open /dev/null");
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return FailErrno(errno, "fork {}", args.at(0));
+  if (pid == 0) {
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+    // Copies above every target first, so that dup2 onto 3 + i never clobbers a source and
+    // always makes a copy without close-on-exec.
+    int base = 3 + static_cast<int>(keep.size()) + 10;
+    std::vector<int> high;
+    for (int fd : keep) {
+      int h = ::fcntl(fd, F_DUPFD, base);
+      if (h < 0) ::_exit(127);
+      high.push_back(h);
+    }
+    if (::dup2(null_fd.get(), 0) < 0 || ::dup2(null_fd.get(), 1) < 0 || ::dup2(log_fd.get(), 2) < 0) ::_exit(127);
+    for (size_t i = 0; i < high.size(); ++i) {
+      if (::dup2(high[i], 3 + static_cast<int>(i)) < 0) ::_exit(127);
+    }
+    ::close_range(3 + keep.size(), ~0U, 0);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Fail(ErrorCode::Internal, "fork {}", args.at(0));
+  return {};
+}
+
 Result<std::string> run_capture(const std::vector<std::string>& argv) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return FailErrno(errno, "pipe");

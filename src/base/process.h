@@ -65,6 +65,12 @@ class StdioRedirect {
 // Exit code in the shell's convention: the exit status, or 128 + signal.
 int exit_code_from_status(int status);
 
+// Starts argv in its own session, not a child of this process (so a long-lived caller never
+// reaps it): stdin and stdout /dev/null, stderr appended to log_path, and keep[i] as its
+// descriptor 3 + i (the only ones it inherits). For the monitor and the DNS server.
+Result<void> spawn_detached(const std::vector<std::string>& argv, const std::vector<int>& keep,
+                            const std::string& log_path);
+
 // Runs argv to completion and returns its stdout; fails when it exits non-zero.
 Result<std::string> run_capture(const std::vector<std::string>& argv);
 

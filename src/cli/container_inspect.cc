@@ -115,6 +115,26 @@ void define_inspect(CLI::App* cmd, EngineGlobals& g, bool containers_only) {
   cmd->callback([&g, flags, containers_only] { run_inspect(g, *flags, containers_only); });
 }
 
+// `port CONTAINER [PRIVATE_PORT[/PROTO]]`: "80/tcp -> 0.0.0.0:8080" per binding, or only the
+// host addresses of one port.
+void run_port(EngineGlobals& g, const std::vector<std::string>& args) {
+  auto svc = g.containers();
+  if (!svc) return;
+  auto c = svc->get(args[0]);
+  if (!c) return fail(g, c.error());
+  std::string want;
+  if (args.size() == 2) want = args[1].find('/') == std::string::npos ? args[1] + "/tcp" : args[1];
+  bool any = false;
+  for (const auto& p : c->state.ports) {
+    std::string port = fmt::format("{}/{}", p.container_port, p.proto);
+    if (!want.empty() && port != want) continue;
+    any = true;
+    std::string host = fmt::format("{}:{}", p.host_ip, p.host_port);
+    std::cout << (want.empty() ? port + " -> " + host : host) << "\n";
+  }
+  if (!any && !want.empty()) fail(g, fmt::format("No public port '{}' published for {}", want, args[0]));
+}
+
 }  // namespace
 
 void add_container_inspect(CLI::App& app, CLI::App& container, EngineGlobals& g) {
@@ -126,6 +146,11 @@ void add_container_inspect(CLI::App& app, CLI::App& container, EngineGlobals& g)
     cmd->add_option("container", top->container, "CONTAINER")->required();
     cmd->prefix_command();
     cmd->callback([&g, top, cmd] { run_top(g, *top, *cmd); });
+
+    auto port = std::make_shared<std::vector<std::string>>();
+    cmd = parent->add_subcommand("port", "List port mappings or a specific mapping for the container");
+    cmd->add_option("args", *port, "CONTAINER [PRIVATE_PORT[/PROTO]]")->required()->expected(1, 2);
+    cmd->callback([&g, port] { run_port(g, *port); });
 
     auto cp = std::make_shared<CpFlags>();
     cmd = parent->add_subcommand("cp", "Copy files/folders between a container and the local filesystem");

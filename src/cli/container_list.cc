@@ -1,5 +1,6 @@
 // berth ps | container ls: Docker's table, -a, -q, -n, -l, --filter, --format, --no-trunc.
 #include <iostream>
+#include <set>
 
 #include "base/strings.h"
 #include "cli/container_verbs.h"
@@ -54,6 +55,31 @@ std::string labels_text(const std::map<std::string, std::string>& labels) {
   return join(parts, ",");
 }
 
+// Docker's NETWORKS column: the networks the container is configured on, or its mode.
+std::string networks_text(const engine::Container& c) {
+  std::vector<std::string> names;
+  for (const auto& a : c.config.network.attachments) names.push_back(a.name);
+  return names.empty() ? c.config.network.mode : join(names, ",");
+}
+
+// Docker's PORTS column: "0.0.0.0:8080->80/tcp, 443/tcp" (published while running, and the
+// exposed ports).
+std::string ports_text(const engine::Container& c) {
+  std::vector<std::string> parts;
+  std::set<std::string> published;
+  for (const auto& p : c.state.ports) {
+    std::string port = fmt::format("{}/{}", p.container_port, p.proto);
+    published.insert(port);
+    parts.push_back(fmt::format("{}:{}->{}", p.host_ip, p.host_port, port));
+  }
+  std::set<std::string> exposed(c.image_config.config.exposed_ports.begin(), c.image_config.config.exposed_ports.end());
+  exposed.insert(c.config.network.expose.begin(), c.config.network.expose.end());
+  for (const auto& port : exposed) {
+    if (!published.contains(port)) parts.push_back(port);
+  }
+  return join(parts, ", ");
+}
+
 void run_ps(EngineGlobals& g, const PsFlags& flags) {
   auto svc = g.containers();
   if (!svc) return;
@@ -83,8 +109,8 @@ void run_ps(EngineGlobals& g, const PsFlags& flags) {
     row["LocalVolumes"] = std::to_string(std::count_if(c.mounts.begin(), c.mounts.end(), [](auto& m) { return !m.volume.empty(); }));
     row["Mounts"] = join(mounts, ",");
     row["Names"] = c.name;
-    row["Networks"] = "none";
-    row["Ports"] = "";
+    row["Networks"] = networks_text(c);
+    row["Ports"] = ports_text(c);
     row["RunningFor"] = age < 0 ? "" : human_duration(age) + " ago";
     row["Size"] = "N/A";
     row["State"] = std::string(engine::to_string(c.state.status));

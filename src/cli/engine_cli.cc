@@ -102,6 +102,7 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   add_system(app, g);
   add_secret(app, g);
   add_volume(app, g);
+  add_network(app, g);
   add_container_commands(app, g);
 }
 

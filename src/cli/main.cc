@@ -7,6 +7,7 @@
 #include "cli/init.h"
 #include "cli/runtime_cli.h"
 #include "engine/monitor.h"
+#include "engine/network_dns.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"berth: a secure-by-default container engine"};
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
     options.runroot = argv[3];
     return berth::engine::run_monitor(options, argv[4], 3);
   }
+  // A user network's DNS server (hidden; spawned as `berth dns DIR GATEWAY` with a pipe on fd 3
+  // that it closes once it serves).
+  if (verb == "dns" && argc == 4) return berth::engine::run_network_dns(argv[2], argv[3], 3);
   bool runtime_only = verb == "runtime";
   berth::cli::RuntimeGlobals runtime_globals;
   berth::cli::EngineGlobals engine_globals;

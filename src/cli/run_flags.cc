@@ -1,6 +1,8 @@
 #include "cli/run_flags.h"
 
 #include "base/strings.h"
+#include "network/host_flags.h"
+#include "network/port_spec.h"
 
 namespace berth::cli {
 
@@ -49,11 +51,50 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
   cmd.add_option("--log-driver", f.log_driver, "Logging driver for the container (json-file only)");
   cmd.add_option("--secret", f.secret, "Mount a secret on /run/secrets (NAME[,target=,uid=,gid=,mode=])")
       ->allow_extra_args(false);
-  cmd.add_option("--network,--net", f.network, "Connect a container to a network (none only, for now)");
+  cmd.add_option("--network,--net", f.network, "Connect a container to a network (bridge, NAME, none, host, container:NAME)");
+  cmd.add_option("--network-alias", f.network_alias, "Add network-scoped alias for the container")->allow_extra_args(false);
+  cmd.add_option("--ip", f.ip, "IPv4 address (e.g., 172.30.100.104)");
+  cmd.add_option("-p,--publish", f.publish, "Publish a container's port(s) to the host")->allow_extra_args(false);
+  cmd.add_flag("-P,--publish-all", f.publish_all, "Publish all exposed ports to random ports");
+  cmd.add_option("--expose", f.expose, "Expose a port or a range of ports")->allow_extra_args(false);
+  cmd.add_option("--dns", f.dns, "Set custom DNS servers")->allow_extra_args(false);
+  cmd.add_option("--dns-search", f.dns_search, "Set custom DNS search domains")->allow_extra_args(false);
+  cmd.add_option("--dns-option,--dns-opt", f.dns_option, "Set DNS options")->allow_extra_args(false);
+  cmd.add_option("--add-host", f.add_host, "Add a custom host-to-IP mapping (host:ip)")->allow_extra_args(false);
   // IMAGE [COMMAND...] are left unparsed: flags stop at the image, and an unknown flag
   // before it is left there too, where run_options_from_flags refuses it.
   cmd.prefix_command();
 }
+
+namespace {
+
+Result<void> network_options_from_flags(const RunFlags& f, engine::NetworkOptions& n) {
+  if (!f.network.empty()) n.mode = f.network;
+  if (!f.network_alias.empty() || !f.ip.empty()) {
+    engine::NetworkAttachment first;
+    for (const auto& a : f.network_alias) first.aliases.push_back(TRY(network::parse_network_alias(a)));
+    if (!f.ip.empty()) first.ipv4 = TRY(network::parse_ip_flag(f.ip)).str();
+    n.attachments.push_back(std::move(first));
+  }
+  for (const auto& p : f.publish) {
+    TRY(network::parse_publish(p));
+    n.publish.push_back(p);
+  }
+  n.publish_all = f.publish_all;
+  for (const auto& e : f.expose) {
+    for (auto [port, proto] : TRY(network::parse_expose(e))) n.expose.push_back(fmt::format("{}/{}", port, network::to_string(proto)));
+  }
+  for (const auto& d : f.dns) n.dns.push_back(TRY(network::parse_dns(d)));
+  for (const auto& d : f.dns_search) n.dns_search.push_back(TRY(network::parse_dns_search(d)));
+  for (const auto& d : f.dns_option) n.dns_options.push_back(TRY(network::parse_dns_option(d)));
+  for (const auto& h : f.add_host) {
+    auto host = TRY(network::parse_add_host(h));
+    n.extra_hosts.push_back(host.name + ":" + host.address);
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& cmd) {
   using namespace engine;
@@ -125,8 +166,7 @@ Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& c
   if (!f.log_driver.empty() && f.log_driver != "json-file")
     return Err(flag_error("--log-driver", f.log_driver, "berth writes json-file logs only"));
   for (const auto& s : f.secret) o.secrets.push_back(TRY(parse_secret_flag(s)));
-  if (!f.network.empty() && f.network != "none")
-    return Err(flag_error("--network", f.network, "only \"none\" is supported until berth has networks"));
+  TRY(network_options_from_flags(f, o.network));
   if (o.rm && o.restart.name != RestartName::No)
     return Fail(ErrorCode::InvalidArgument, "Conflicting options: --restart and --rm");
   return o;

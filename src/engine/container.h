@@ -37,6 +37,31 @@ struct HealthState {
   bool operator==(const HealthState&) const = default;
 };
 
+// The container's place on one network while it runs (NetworkSettings.Networks in inspect).
+struct EndpointState {
+  std::string network_id;
+  std::string network;  // its name when the container started
+  std::string ip;       // "10.88.0.2"
+  int prefix = 0;       // 16
+  std::string gateway;  // "10.88.0.1"; "" on an --internal network
+  std::string mac;      // "02:42:0a:58:00:02", derived from the address as Docker does
+  std::string bridge;   // the host's bridge
+  std::string veth;     // the host end of the container's veth pair
+  std::string interface;  // the container's end: eth0, eth1...
+  std::vector<std::string> dns_names;  // the names the network's DNS answers with ip
+  std::string dns_server;  // the network's embedded DNS server; "" on the default bridge
+  bool operator==(const EndpointState&) const = default;
+};
+
+// A published port as bound: NetworkSettings.Ports in inspect, `port`, ps.
+struct PortBinding {
+  std::string host_ip;  // "0.0.0.0" for all addresses
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+  std::string proto;    // "tcp" | "udp"
+  bool operator==(const PortBinding&) const = default;
+};
+
 // What the container is doing; written by the monitor (and by commands reconciling after a
 // monitor died).
 struct ContainerState {
@@ -51,6 +76,8 @@ struct ContainerState {
   int restart_count = 0;
   bool manually_stopped = false;  // set by stop/kill; restart policies then stay quiet
   HealthState health;
+  std::vector<EndpointState> networks;  // while it runs
+  std::vector<PortBinding> ports;       // while it runs
   bool operator==(const ContainerState&) const = default;
 };
 

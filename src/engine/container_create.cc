@@ -17,43 +17,43 @@
 #include "engine/container_spec.h"
 #include "engine/image_service.h"
 #include "engine/secret_store.h"
+#include "engine/network_service.h"
 #include "engine/volume_store.h"
 #include "store/container_records.h"
 
 namespace berth::engine {
 namespace {
 
-// /etc/hosts of a container without a network of its own yet: loopback names.
-std::string hosts_file(const std::string& hostname) {
-  return fmt::format(
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-      "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
-      "ff02::2\tip6-allrouters\n127.0.1.1\t{}\n",
-      hostname);
-}
-
-// The host's resolv.conf without loopback resolvers, which would not answer in the
-// container's network namespace; Google's as Docker's fallback when none is left.
-std::string resolv_conf() {
-  auto host = read_file("/etc/resolv.conf");
-  std::string out;
-  bool nameserver = false;
-  if (host) {
-    for (const auto& line : split(*host, '\n')) {
-      auto t = trim(line);
-      if (t.starts_with("nameserver")) {
-        auto addr = trim(t.substr(10));
-        if (addr.starts_with("127.") || addr == "::1") continue;
-        nameserver = true;
-      }
-      if (!t.empty()) out += std::string(t) + "\n";
-    }
-  }
-  if (!nameserver) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
-}
-
 }  // namespace
+
+Result<void> ContainerService::resolve_networks(NetworkOptions& net) {
+  std::string mode = net.mode.empty() ? kDefaultNetwork : net.mode;
+  bool own_namespace = mode == "none" || mode == "host" || mode.starts_with("container:");
+  if (own_namespace && (!net.publish.empty() || net.publish_all) && mode != "host")
+    return Fail(ErrorCode::InvalidArgument, "conflicting options: port publishing and the container type network mode");
+  if (mode.starts_with("container:")) {
+    Container other = TRY_CTX("--network " + mode, get(mode.substr(10)));
+    net.mode = "container:" + other.id;
+  }
+  if (own_namespace) {
+    if (!net.attachments.empty() &&
+        (!net.attachments[0].aliases.empty() || !net.attachments[0].ipv4.empty()))
+      return Fail(ErrorCode::InvalidArgument, "--network-alias and --ip need a user-defined network, not {}", mode);
+    net.attachments.clear();
+    return {};
+  }
+  Network n = TRY_CTX("--network", networks_->get(mode));
+  if (net.attachments.empty()) net.attachments.emplace_back();
+  NetworkAttachment& first = net.attachments[0];
+  first.network = n.id;
+  first.name = n.name;
+  if (n.is_default() && !first.ipv4.empty())
+    return Fail(ErrorCode::InvalidArgument, "user specified IP address is supported on user defined networks only");
+  if (n.is_default() && !first.aliases.empty())
+    return Fail(ErrorCode::InvalidArgument, "network-scoped alias is supported only for containers in user defined networks");
+  net.mode = n.name;
+  return {};
+}
 
 Result<Container> ContainerService::create(const RunOptions& options) {
   TRY(validate_run_options(options));
@@ -81,6 +81,7 @@ Result<Container> ContainerService::create(const RunOptions& options) {
   c.path = argv[0];
   c.args.assign(argv.begin() + 1, argv.end());
   if (!options.name.empty()) c.name = TRY(validate_container_name(options.name));
+  TRY(resolve_networks(c.config.network));
   c.id = new_container_id();
   c.created = now_rfc3339_nano();
   c.state.status = ContainerStatus::Created;
@@ -138,8 +139,6 @@ Result<Container> ContainerService::create(const RunOptions& options) {
   made_snapshot = true;
   std::string hostname = options.hostname.empty() ? c.id.substr(0, 12) : options.hostname;
   TRY(write_file_atomic(paths.dir + "/hostname", hostname + "\n", 0644));
-  TRY(write_file_atomic(paths.dir + "/hosts", hosts_file(hostname), 0644));
-  TRY(write_file_atomic(paths.dir + "/resolv.conf", resolv_conf(), 0644));
 
   store::ContainerRecord record;
   record.id = c.id;

@@ -2,6 +2,7 @@
 // order, null where Docker's Go structs hold nil slices and maps, omitted where Docker says
 // omitempty.
 #include "engine/container_json.h"
+#include "network/port_spec.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -117,6 +118,69 @@ std::vector<std::string> security_opts(const RunOptions& o) {
   return out;
 }
 
+// HostConfig.PortBindings: "80/tcp" -> [{HostIp, HostPort}] as asked (HostPort "" = random).
+Json port_bindings(const NetworkOptions& n) {
+  Json out = Json::object();
+  for (const auto& text : n.publish) {
+    auto mappings = network::parse_publish(text);
+    if (!mappings) continue;
+    for (const auto& m : *mappings) {
+      std::string port = m.host_port_first == 0 ? ""
+                         : m.host_port_first == m.host_port_last
+                             ? std::to_string(m.host_port_first)
+                             : fmt::format("{}-{}", m.host_port_first, m.host_port_last);
+      out[fmt::format("{}/{}", m.container_port, network::to_string(m.proto))].push_back(
+          Json{{"HostIp", m.host_ip ? m.host_ip->str() : ""}, {"HostPort", port}});
+    }
+  }
+  return out;
+}
+
+// NetworkSettings: the published ports as bound, and each network's endpoint while it runs.
+Json network_settings(const Container& c, const oci::ContainerConfig& eff) {
+  Json ports = Json::object();
+  for (const auto& p : eff.exposed_ports) ports[p] = nullptr;
+  for (const auto& p : c.config.network.expose) ports[p] = nullptr;
+  for (const auto& b : c.state.ports) {
+    ports[fmt::format("{}/{}", b.container_port, b.proto)].push_back(
+        Json{{"HostIp", b.host_ip}, {"HostPort", std::to_string(b.host_port)}});
+  }
+  Json networks = Json::object();
+  for (const auto& a : c.config.network.attachments) {
+    Json n;
+    n["IPAMConfig"] = a.ipv4.empty() ? Json(nullptr) : Json{{"IPv4Address", a.ipv4}};
+    n["Links"] = nullptr;
+    n["Aliases"] = or_null(a.aliases);
+    n["MacAddress"] = "";
+    n["NetworkID"] = a.network;
+    n["EndpointID"] = "";
+    n["Gateway"] = "";
+    n["IPAddress"] = "";
+    n["IPPrefixLen"] = 0;
+    n["DNSNames"] = nullptr;
+    for (const auto& e : c.state.networks) {
+      if (e.network_id != a.network) continue;
+      n["MacAddress"] = e.mac;
+      n["EndpointID"] = c.id;
+      n["Gateway"] = e.gateway;
+      n["IPAddress"] = e.ip;
+      n["IPPrefixLen"] = e.prefix;
+      n["DNSNames"] = e.dns_names;
+    }
+    networks[a.name.empty() ? a.network : a.name] = std::move(n);
+  }
+  if (c.config.network.mode == "host" || c.config.network.mode == "none") networks[c.config.network.mode] = Json::object();
+  Json j{{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", c.state.pid ? fmt::format("/proc/{}/ns/net", c.state.pid) : ""},
+         {"Ports", std::move(ports)}};
+  const EndpointState* first = c.state.networks.empty() ? nullptr : &c.state.networks[0];
+  j["Gateway"] = first ? first->gateway : "";
+  j["IPAddress"] = first ? first->ip : "";
+  j["IPPrefixLen"] = first ? first->prefix : 0;
+  j["MacAddress"] = first ? first->mac : "";
+  j["Networks"] = std::move(networks);
+  return j;
+}
+
 Json host_config(const Container& c) {
   const RunOptions& o = c.config;
   Json j;
@@ -136,9 +200,13 @@ Json host_config(const Container& c) {
   j["LogConfig"] = Json{{"Type", "json-file"},
                         {"Config", Json{{"max-file", fmt::format("{}", o.log.max_file)},
                                         {"max-size", size_text(o.log.max_size)}}}};
-  // No networks yet: every container has a network namespace of its own with loopback only.
-  j["NetworkMode"] = "none";
-  j["PortBindings"] = Json::object();
+  j["NetworkMode"] = o.network.mode;
+  j["PortBindings"] = port_bindings(o.network);
+  j["PublishAllPorts"] = o.network.publish_all;
+  j["Dns"] = o.network.dns;
+  j["DnsOptions"] = o.network.dns_options;
+  j["DnsSearch"] = o.network.dns_search;
+  j["ExtraHosts"] = or_null(o.network.extra_hosts);
   j["RestartPolicy"] = Json{{"Name", std::string(restart_name(o.restart.name))}, {"MaximumRetryCount", o.restart.max_retries}};
   j["AutoRemove"] = o.rm;
   j["VolumeDriver"] = "";
@@ -260,8 +328,7 @@ nlohmann::ordered_json container_inspect_json(const Container& c, const InspectP
   for (const auto& m : c.mounts) mounts.push_back(mount_json(m));
   j["Mounts"] = std::move(mounts);
   j["Config"] = config_json(c, eff);
-  j["NetworkSettings"] =
-      Json{{"Bridge", ""}, {"SandboxID", ""}, {"Ports", Json::object()}, {"Networks", Json::object()}};
+  j["NetworkSettings"] = network_settings(c, eff);
   return j;
 }
 

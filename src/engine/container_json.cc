@@ -76,6 +76,17 @@ OJson write(const MountSpec& m) {
   return o;
 }
 
+OJson write(const NetworkOptions& n) {
+  OJson attachments = OJson::array();
+  for (const auto& a : n.attachments)
+    attachments.push_back(OJson{{"network", a.network}, {"name", a.name}, {"aliases", a.aliases}, {"ipv4", a.ipv4}});
+  return OJson{{"mode", n.mode},       {"attachments", std::move(attachments)},
+               {"publish", n.publish}, {"publish_all", n.publish_all},
+               {"expose", n.expose},   {"dns", n.dns},
+               {"dns_search", n.dns_search}, {"dns_options", n.dns_options},
+               {"extra_hosts", n.extra_hosts}};
+}
+
 OJson write(const RunOptions& r) {
   OJson o = OJson::object();
   o["image"] = r.image;
@@ -128,6 +139,7 @@ OJson write(const RunOptions& r) {
   }
   o["secrets"] = std::move(secrets);
   o["security_profile"] = enum_name(kProfiles, r.security_profile);
+  o["network"] = write(r.network);
   return o;
 }
 
@@ -148,6 +160,20 @@ OJson write(const ContainerState& s) {
     log.push_back(OJson{{"start", h.start}, {"end", h.end}, {"exit_code", h.exit_code}, {"output", h.output}});
   }
   o["health"] = OJson{{"status", s.health.status}, {"failing_streak", s.health.failing_streak}, {"log", std::move(log)}};
+  OJson networks = OJson::array();
+  for (const auto& e : s.networks) {
+    networks.push_back(OJson{{"network_id", e.network_id}, {"network", e.network}, {"ip", e.ip},
+                             {"prefix", e.prefix}, {"gateway", e.gateway}, {"mac", e.mac},
+                             {"bridge", e.bridge}, {"veth", e.veth}, {"interface", e.interface},
+                             {"dns_names", e.dns_names}, {"dns_server", e.dns_server}});
+  }
+  o["networks"] = std::move(networks);
+  OJson ports = OJson::array();
+  for (const auto& p : s.ports) {
+    ports.push_back(OJson{{"host_ip", p.host_ip}, {"host_port", p.host_port},
+                          {"container_port", p.container_port}, {"proto", p.proto}});
+  }
+  o["ports"] = std::move(ports);
   return o;
 }
 
@@ -226,6 +252,54 @@ Result<void> read(const Json& j, const std::string& path, SecretRef& s) {
       .done();
 }
 
+Result<void> read(const Json& j, const std::string& path, NetworkAttachment& a) {
+  return ObjectReader(j, path)
+      .field("network", a.network)
+      .field("name", a.name)
+      .field("aliases", a.aliases)
+      .field("ipv4", a.ipv4)
+      .done();
+}
+
+Result<void> read(const Json& j, const std::string& path, NetworkOptions& n) {
+  return ObjectReader(j, path)
+      .field("mode", n.mode)
+      .field("attachments", n.attachments)
+      .field("publish", n.publish)
+      .field("publish_all", n.publish_all)
+      .field("expose", n.expose)
+      .field("dns", n.dns)
+      .field("dns_search", n.dns_search)
+      .field("dns_options", n.dns_options)
+      .field("extra_hosts", n.extra_hosts)
+      .done();
+}
+
+Result<void> read(const Json& j, const std::string& path, EndpointState& e) {
+  return ObjectReader(j, path)
+      .field("network_id", e.network_id)
+      .field("network", e.network)
+      .field("ip", e.ip)
+      .field("prefix", e.prefix)
+      .field("gateway", e.gateway)
+      .field("mac", e.mac)
+      .field("bridge", e.bridge)
+      .field("veth", e.veth)
+      .field("interface", e.interface)
+      .field("dns_names", e.dns_names)
+      .field("dns_server", e.dns_server)
+      .done();
+}
+
+Result<void> read(const Json& j, const std::string& path, PortBinding& p) {
+  return ObjectReader(j, path)
+      .field("host_ip", p.host_ip)
+      .field("host_port", p.host_port)
+      .field("container_port", p.container_port)
+      .field("proto", p.proto)
+      .done();
+}
+
 Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
   return ObjectReader(j, path)
       .field("image", r.image)
@@ -263,6 +337,7 @@ Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
       .field("log", r.log)
       .field("secrets", r.secrets)
       .field("security_profile", r.security_profile)
+      .field("network", r.network)
       .done();
 }
 
@@ -296,6 +371,8 @@ Result<void> read(const Json& j, const std::string& path, ContainerState& s) {
       .field("restart_count", s.restart_count)
       .field("manually_stopped", s.manually_stopped)
       .field("health", s.health)
+      .field("networks", s.networks)
+      .field("ports", s.ports)
       .done();
 }
 

@@ -19,6 +19,8 @@
 #include "engine/container_names.h"
 #include "engine/image_service.h"
 #include "engine/log_file.h"
+#include "engine/network_join.h"
+#include "engine/network_service.h"
 #include "engine/volume_store.h"
 #include "runtime/mount_list.h"
 #include "runtime/runtime.h"
@@ -121,6 +123,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(const EngineOpt
   s->volumes_ = TRY(VolumeStore::open(options));
   s->db_ = TRY(store::Database::open(options.root + "/berth.db"));
   s->records_ = std::make_unique<store::ContainerRecords>(*s->db_);
+  s->networks_ = std::make_unique<NetworkService>(options, *s->db_, s->self_);
   TRY(make_dirs(options.root + "/containers", 0700));
   return s;
 }
@@ -170,6 +173,8 @@ Result<void> ContainerService::reconcile(Container& c) {
   if (auto r = rt.remove(c.id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: remove its leftover processes: {}", short_container_id(c.id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
+  if (auto r = leave_networks(c.id, c.state.networks); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
+  TRY(networks_->detach(c.id));
   c.state = TRY(update_state(c.id, [&](ContainerState& s) {
     if (s.status != ContainerStatus::Running && s.status != ContainerStatus::Paused &&
         s.status != ContainerStatus::Restarting)
@@ -180,6 +185,8 @@ Result<void> ContainerService::reconcile(Container& c) {
     s.pid = 0;
     s.monitor_pid = 0;
     s.finished_at = now_rfc3339_nano();
+    s.networks.clear();
+    s.ports.clear();
     if (!s.health.status.empty()) s.health.status = "unhealthy";
   }));
   return {};

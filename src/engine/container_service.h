@@ -30,6 +30,7 @@ class ContainerRecords;
 namespace berth::engine {
 
 class ImageService;
+class NetworkService;
 class VolumeStore;
 
 // The streams of a client attached to a container (run without -d, start -a, attach).
@@ -91,6 +92,7 @@ class ContainerService {
 
   ImageService& images() { return *images_; }
   VolumeStore& volumes() { return *volumes_; }
+  NetworkService& networks() { return *networks_; }
 
   // Creates a container from flags; the image must be stored (NotFound "No such image: X"
   // otherwise, which the CLI answers with a pull). Nothing is left behind on failure:
@@ -120,6 +122,10 @@ class ContainerService {
   Result<int> wait(const std::string& ref);
   // Runs a process in a running container; the exit code (0 when detached).
   Result<int> exec(const std::string& ref, const ExecRequest& request, const AttachStreams& streams);
+  // Connects a container to a network (a.network: name or ID); a running one at once.
+  Result<void> connect(const std::string& ref, NetworkAttachment a);
+  // Disconnects it; force ignores a container that no longer exists.
+  Result<void> disconnect(const std::string& ref, const std::string& network, bool force);
   // Removes every stopped container (and sweeps what crashed commands left).
   Result<PruneResult> prune();
   // Removes a stopped container's record, filesystem and files; the caller holds its monitor
@@ -152,6 +158,8 @@ class ContainerService {
   Result<Container> load(const std::string& id);
   Result<void> wait_monitor_exit(const std::string& id, std::optional<std::chrono::milliseconds> timeout);
   void sweep_orphans();
+  // Resolves --network to the network's ID (or the other container's, for container:X).
+  Result<void> resolve_networks(NetworkOptions& net);
 
   EngineOptions options_;
   std::string self_;
@@ -159,6 +167,7 @@ class ContainerService {
   std::unique_ptr<VolumeStore> volumes_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<store::ContainerRecords> records_;
+  std::unique_ptr<NetworkService> networks_;
 };
 
 }  // namespace berth::engine

@@ -13,8 +13,10 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/process.h"
+#include "base/scope_guard.h"
 #include "base/strings.h"
 #include "engine/container_internal.h"
+#include "engine/network_service.h"
 #include "engine/container_service.h"
 #include "engine/container_spec.h"
 #include "engine/container_user.h"
@@ -29,39 +31,14 @@ namespace {
 // The default stop timeout, as Docker's.
 constexpr int kDefaultStopTimeout = 10;
 
-// Starts `berth monitor ROOT RUNROOT ID` in its own session, not a child of this process
-// (so a long-lived caller never has to reap it), with control as its fd 3, its stderr
-// appended to log_path.
+// Starts `berth monitor ROOT RUNROOT ID` in its own session with control as its fd 3 and the
+// port reservations after it (held for as long as the container's monitor lives), its
+// stderr appended to log_path.
 Result<void> spawn_monitor(const std::string& self, const EngineOptions& options, const std::string& id,
-                           int control, const std::string& log_path) {
-  UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!log_fd) return FailErrno(errno, "open {}", log_path);
-  UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  if (!null_fd) return FailErrno(errno, "open /dev/null");
-  std::vector<std::string> args = {self, "monitor", options.root, options.runroot, id};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return FailErrno(errno, "fork the container's monitor");
-  if (pid == 0) {
-    ::setsid();
-    pid_t grandchild = ::fork();
-    if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
-    // Above 3 first, so that dup2 onto 3 always makes a copy without close-on-exec.
-    int high = ::fcntl(control, F_DUPFD, 10);
-    if (high < 0 || ::dup2(null_fd.get(), 0) < 0 || ::dup2(null_fd.get(), 1) < 0 ||
-        ::dup2(log_fd.get(), 2) < 0 || ::dup2(high, 3) < 0)
-      ::_exit(127);
-    ::close_range(4, ~0U, 0);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return Fail(ErrorCode::Internal, "fork the container's monitor");
-  return {};
+                           int control, const std::vector<UniqueFd>& reservations, const std::string& log_path) {
+  std::vector<int> keep = {control};
+  for (const auto& fd : reservations) keep.push_back(fd.get());
+  return spawn_detached({self, "monitor", options.root, options.runroot, id}, keep, log_path);
 }
 
 // Sends the streams to attach and "go".
@@ -131,10 +108,25 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
   UniqueFd ours(sp[0]), theirs(sp[1]);
   TRY(send_streams(ours.get(), attach));
   ContainerPaths paths(options_, c.id);
-  TRY(spawn_monitor(self_, options_, c.id, theirs.get(), paths.dir + "/monitor.log"));
+  std::string what = fmt::format("start container {}", short_container_id(c.id));
+  ContainerNetworking net = TRY_CTX(what, networks_->attach(c, paths.dir));
+  auto release = defer([&] { (void)networks_->detach(c.id); });
+  TRY(update_state(c.id, [&](ContainerState& s) {
+    s.networks = net.endpoints;
+    s.ports = net.ports;
+  }));
+  TRY(spawn_monitor(self_, options_, c.id, theirs.get(), net.port_reservations, paths.dir + "/monitor.log"));
   theirs.reset();
+  net.port_reservations.clear();
   auto started = read_start_reply(ours.get(), c.id);
-  if (!started) return Err(started.error().context(fmt::format("start container {}", short_container_id(c.id))));
+  if (!started) {
+    (void)update_state(c.id, [&](ContainerState& s) {
+      s.networks.clear();
+      s.ports.clear();
+    });
+    return Err(started.error().context(what));
+  }
+  release.dismiss();
   if (!attach) return std::optional<AttachSession>{};
   return std::optional<AttachSession>{AttachSession(std::move(ours))};
 }

@@ -583,6 +583,11 @@ int Monitor::run(UniqueFd control) {
 }  // namespace
 
 int run_monitor(const EngineOptions& options, const std::string& id, int control_fd) {
+  // The descriptors after the control socket reserve the container's published ports: held
+  // until the monitor exits, never inherited by what it execs.
+  for (int fd = control_fd + 1; fd < control_fd + 1 + 1024; ++fd) {
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno == EBADF) break;
+  }
   Monitor monitor(options, id);
   return monitor.run(UniqueFd(control_fd));
 }

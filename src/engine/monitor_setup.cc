@@ -19,6 +19,8 @@
 #include "engine/container_spec.h"
 #include "engine/health.h"
 #include "engine/monitor_internal.h"
+#include "engine/network_join.h"
+#include "engine/network_service.h"
 #include "engine/secret_store.h"
 #include "image/snapshotter.h"
 #include "runtime/mount_list.h"
@@ -147,6 +149,8 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   redirect.restore();
   if (!created) return Err(created.error());
   auto remove = defer([&] { (void)rt.remove(c.id, true); });
+  TRY(join_networks(c, created->pid));
+  auto leave = defer([&] { (void)leave_networks(c.id, c.state.networks); });
   TRY(rt.start(c.id));
 
   MonitorPlan plan;
@@ -167,6 +171,7 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   }
   plan.oom_events = oom_events_path(plan.pid);
   plan.oom_before = read_oom_kills(plan.oom_events);
+  leave.dismiss();
   remove.dismiss();
   unmount.dismiss();
   return plan;
@@ -244,6 +249,8 @@ Result<bool> teardown_container(const EngineOptions& options, const std::string&
   auto db = TRY(store::Database::open(options.root + "/berth.db"));
   store::ContainerRecords records(*db);
   Container c = TRY(load_container(records, id));
+  if (auto r = leave_networks(id, c.state.networks); !r)
+    log::warn("container {}: {}", short_container_id(id), r.error().what());
   const RestartPolicy& policy = c.config.restart;
   bool restart = false;
   if (!stop_requested && !c.state.manually_stopped) {
@@ -257,7 +264,12 @@ Result<bool> teardown_container(const EngineOptions& options, const std::string&
     }
   }
   std::string now = now_rfc3339_nano();
+  if (!restart) TRY(NetworkService(options, *db, "").detach(id));
   TRY(update_container_state(*db, records, id, [&](ContainerState& s) {
+    if (!restart) {
+      s.networks.clear();
+      s.ports.clear();
+    }
     s.status = restart ? ContainerStatus::Restarting : ContainerStatus::Exited;
     s.exit_code = exit_code;
     s.oom_killed = oom_killed;

@@ -1,5 +1,4 @@
-// The model of `berth run` / `berth create` flags (Docker's names and semantics, networking
-// aside) and the parsers that turn each flag's text into it. Every parser returns
+// The model of `berth run` / `berth create` flags (Docker's names and semantics) and the parsers that turn each flag's text into it. Every parser returns
 // InvalidArgument naming the flag and the value, in the shape Docker's CLI prints:
 //   invalid argument "512x" for "-m, --memory" flag: invalid size: '512x'
 // The engine fills a RunOptions from the CLI, then build_container_spec (container_spec.h)
@@ -84,6 +83,30 @@ struct UserSpec {
 
 enum class SecurityProfile { Default, Strict };
 
+// One network a container joins: the one --network names, then those `network connect` adds.
+struct NetworkAttachment {
+  std::string network;               // the network's ID once created (the name as given before)
+  std::string name;                  // the network's name (networks are never renamed)
+  std::vector<std::string> aliases;  // --network-alias: more names the network's DNS answers
+  std::string ipv4;                  // --ip; "" = the next free address at start
+  bool operator==(const NetworkAttachment&) const = default;
+};
+
+// How a container reaches the network; Docker's HostConfig.NetworkMode and friends.
+struct NetworkOptions {
+  // "bridge" (the default network), a user network's name, "none", "host", or
+  // "container:<id>" (the other container's namespace; its name is resolved at create).
+  std::string mode = "bridge";
+  std::vector<NetworkAttachment> attachments;  // bridge and user networks, in join order
+  std::vector<std::string> publish;            // -p as given (checked by the CLI and create)
+  bool publish_all = false;                    // -P: every exposed port to a random host port
+  std::vector<std::string> expose;             // --expose, "80/tcp"
+  std::vector<std::string> dns, dns_search, dns_options;
+  std::vector<std::string> extra_hosts;        // --add-host, "name:ip"
+  bool operator==(const NetworkOptions&) const = default;
+  bool joins_networks() const { return mode != "none" && mode != "host" && !mode.starts_with("container:"); }
+};
+
 struct RunOptions {
   std::string image;
   std::vector<std::string> command;  // the arguments after the image: replace the image CMD
@@ -115,6 +138,7 @@ struct RunOptions {
   LogOptions log;
   std::vector<SecretRef> secrets;
   SecurityProfile security_profile = SecurityProfile::Default;
+  NetworkOptions network;
 };
 
 // "invalid argument \"VALUE\" for \"FLAG\" flag: REASON" (InvalidArgument).

@@ -23,7 +23,7 @@ std::string Ipv4Net::str() const { return fmt::format("{}/{}", addr.str(), prefi
 Result<Ipv4> parse_ipv4(std::string_view text) {
   std::string s(text);
   in_addr a{};
-  if (s.empty() || inet_pton(AF_INET, s.c_str(), &a) != 1)
+  if (s.empty() || s.find('\0') != std::string::npos || inet_pton(AF_INET, s.c_str(), &a) != 1)
     return Fail(ErrorCode::InvalidArgument, "invalid IPv4 address: {}", quote(text));
   return Ipv4{ntohl(a.s_addr)};
 }

@@ -20,7 +20,7 @@ Unexpected sqlite_error(sqlite3* db, std::string_view what) {
 }
 
 // Migration N brings the schema from version N to N+1. Never edit one that has shipped.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
     CREATE TABLE images (
       id              TEXT PRIMARY KEY,   -- config digest, the image ID
@@ -76,6 +76,23 @@ constexpr std::array<std::string_view, 3> kMigrations = {
       PRIMARY KEY (container_id, volume)
     );
     CREATE INDEX container_volumes_by_volume ON container_volumes(volume);
+    )sql",
+    R"sql(
+    CREATE TABLE networks (
+      id      TEXT PRIMARY KEY,           -- 64 hex digits
+      name    TEXT NOT NULL UNIQUE,
+      created TEXT NOT NULL,
+      config  TEXT NOT NULL               -- JSON: driver, subnet, gateway, ip range, bridge, labels
+    );
+    CREATE TABLE network_endpoints (      -- addresses handed out to running containers
+      network_id   TEXT NOT NULL REFERENCES networks(id),
+      container_id TEXT NOT NULL,
+      ip           TEXT NOT NULL,
+      names        TEXT NOT NULL,         -- space-separated names the network's DNS answers with ip
+      PRIMARY KEY (network_id, container_id),
+      UNIQUE (network_id, ip)
+    );
+    CREATE INDEX network_endpoints_by_container ON network_endpoints(container_id);
     )sql",
 };
 

@@ -8,6 +8,9 @@
 load image_helpers
 
 container_setup_file() {
+  # Containers join berth's default bridge: its interfaces and nftables rules must be made in a
+  # network namespace of the test run's own, never on the machine's.
+  [ -n "${BERTH_TEST_NETNS:-}" ] || skip "containers need their own network namespace: run scripts/in-netns bats ..."
   BUSYBOX_TAR=$BATS_FILE_TMPDIR/busybox.tar
   make_busybox_tar "$BUSYBOX_TAR"
   export BUSYBOX_TAR
@@ -33,6 +36,10 @@ container_teardown() {
     [ -z "$(monitors_left)" ] && break
     sleep 0.1
   done
+  # The host side of this store's networks: the bridges, berth's nftables table, the DNS servers.
+  berth network prune -f >/dev/null 2>&1 || true
+  ip link del berth0 2>/dev/null || true
+  nft delete table ip berth 2>/dev/null || true
   local left
   left=$(monitors_left)
   if [ -n "$left" ]; then
