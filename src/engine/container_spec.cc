@@ -500,10 +500,11 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   for (auto& m : users) spec.mounts.push_back(std::move(m));
 
   oci::Linux l;
-  for (auto t : {oci::NamespaceType::Pid, oci::NamespaceType::Network, oci::NamespaceType::Ipc,
-                 oci::NamespaceType::Uts, oci::NamespaceType::Mount, oci::NamespaceType::Cgroup}) {
+  for (auto t : {oci::NamespaceType::Pid, oci::NamespaceType::Ipc, oci::NamespaceType::Uts,
+                 oci::NamespaceType::Mount, oci::NamespaceType::Cgroup}) {
     l.namespaces.push_back(oci::Namespace{t, ""});
   }
+  if (opts.network.mode != "host") l.namespaces.push_back(oci::Namespace{oci::NamespaceType::Network, in.netns_path});
   l.resources = TRY(resources(opts));
   l.cgroups_path = in.cgroups_path;
   l.seccomp = TRY(seccomp(opts, caps));

@@ -36,6 +36,9 @@ struct ContainerSpecInputs {
   std::string secrets_dir;  // host dir (on tmpfs) holding one file per secret, by name
   std::string init_binary;  // host path of the static berth binary, used when opts.init
   std::string cgroups_path;  // linux.cgroupsPath; empty lets the runtime pick /berth/<id>
+  // The network namespace to join (--network container:X: the other's /proc/PID/ns/net);
+  // empty for a new one, or none at all with --network host.
+  std::string netns_path;
 };
 
 // The OCI spec for the container; see the file comment for the defaults.

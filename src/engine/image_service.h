@@ -14,6 +14,7 @@
 #include "base/file_lock.h"
 #include "engine/engine_options.h"
 #include "image/content_store.h"
+#include "image/layer_writer.h"
 #include "image/progress.h"
 #include "image/snapshotter.h"
 #include "oci/image_reference.h"
@@ -98,6 +99,10 @@ class ImageService {
   Result<std::vector<LoadedImage>> load(int fd, const image::ProgressSink& progress);
   Result<void> save(const std::vector<std::string>& images, int fd);
   Result<std::string> import(int fd, const ImportRequest& request);
+  // Writes config and a manifest of layers (already in the content store, their snapshots
+  // committed or unpackable) and records the image under tags; returns its ID (`berth build`).
+  Result<std::string> store_image(const oci::ImageConfig& config, const std::vector<image::LayerBlob>& layers,
+                                  const std::vector<std::string>& tags);
 
   // Resolves a name, name@digest, full ID or unique ID prefix. NotFound: "No such image: x".
   Result<ImageDetail> inspect(const std::string& image);

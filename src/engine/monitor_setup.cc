@@ -107,6 +107,16 @@ Result<void> mount_secrets(const EngineOptions& options, const Container& c, con
   return {};
 }
 
+// --network container:ID: the other container's network namespace, while it runs.
+Result<std::string> shared_netns(const EngineOptions& options, const std::string& id) {
+  auto db = TRY(store::Database::open(options.root + "/berth.db"));
+  store::ContainerRecords records(*db);
+  Container other = TRY(load_container(records, id));
+  if (!other.running() || other.state.pid <= 0)
+    return Fail(ErrorCode::Conflict, "cannot join network of a non running container: {}", other.name);
+  return fmt::format("/proc/{}/ns/net", other.state.pid);
+}
+
 // Everything but the state writes: returns the plan of a running container.
 Result<MonitorPlan> start_container(const EngineOptions& options, const Container& c, const ContainerStdio& stdio,
                                     UniqueFd* terminal) {
@@ -133,6 +143,7 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   in.hostname_path = paths.dir + "/hostname";
   in.secrets_dir = paths.secrets;
   in.init_binary = TRY(read_link("/proc/self/exe"));
+  if (run.network.mode.starts_with("container:")) in.netns_path = TRY(shared_netns(options, run.network.mode.substr(10)));
   oci::Spec spec = TRY(build_container_spec(run, c.image_config, in));
   auto argv = TRY(command_line(run, c.image_config.config));
   TRY(check_command(paths.rootfs, argv[0], spec.process->cwd, spec.process->env));

@@ -99,14 +99,16 @@ Result<std::pair<UniqueFd, uint16_t>> reserve_port(std::optional<network::Ipv4> 
 Result<std::vector<network::PortMapping>> port_mappings(const Container& c) {
   std::vector<network::PortMapping> out;
   for (const auto& text : c.config.network.publish) {
-    for (auto& m : TRY(network::parse_publish(text))) out.push_back(m);
+    auto mappings = TRY(network::parse_publish(text));
+    for (auto& m : mappings) out.push_back(m);
   }
   if (c.config.network.publish_all) {
     std::vector<std::string> exposed = c.image_config.config.exposed_ports;
     exposed.insert(exposed.end(), c.config.network.expose.begin(), c.config.network.expose.end());
     std::set<std::pair<uint16_t, network::Protocol>> seen;
     for (const auto& text : exposed) {
-      for (auto [port, proto] : TRY(network::parse_expose(text))) {
+      auto ports = TRY(network::parse_expose(text));
+      for (auto [port, proto] : ports) {
         if (!seen.insert({port, proto}).second) continue;
         network::PortMapping m;
         m.container_port = port;
@@ -122,7 +124,8 @@ Result<std::vector<network::PortMapping>> port_mappings(const Container& c) {
 
 Result<void> NetworkService::write_dns_records(const Network& n) {
   std::string text;
-  for (const auto& e : TRY(records_->endpoints_of_network(n.id))) text += e.ip + " " + e.names + "\n";
+  auto endpoints = TRY(records_->endpoints_of_network(n.id));
+  for (const auto& e : endpoints) text += e.ip + " " + e.names + "\n";
   std::string dir = network_run_dir(n.id);
   TRY(make_dirs(dir, 0700));
   return write_file_atomic(dir + "/records", text, 0644);
@@ -166,7 +169,8 @@ Result<EndpointState> NetworkService::attach_endpoint(const Container& c, const 
   network::Pool pool{n.subnet, n.gateway, n.ip_range};
   TRY(db_.transaction([&]() -> Result<void> {
     std::set<network::Ipv4> used;
-    for (const auto& other : TRY(records_->endpoints_of_network(n.id))) used.insert(TRY(network::parse_ipv4(other.ip)));
+    auto others = TRY(records_->endpoints_of_network(n.id));
+    for (const auto& other : others) used.insert(TRY(network::parse_ipv4(other.ip)));
     network::Ipv4 ip;
     if (!a.ipv4.empty()) {
       ip = TRY(network::parse_ipv4(a.ipv4));
@@ -253,7 +257,8 @@ Result<ContainerNetworking> NetworkService::attach(const Container& c, const std
 }
 
 Result<void> NetworkService::detach(const std::string& container_id) {
-  for (const auto& e : TRY(records_->endpoints_of_container(container_id))) TRY(detach_endpoint(e.network_id, container_id));
+  auto endpoints = TRY(records_->endpoints_of_container(container_id));
+  for (const auto& e : endpoints) TRY(detach_endpoint(e.network_id, container_id));
   return {};
 }
 

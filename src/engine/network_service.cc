@@ -103,7 +103,8 @@ Result<Network> NetworkService::create(const NetworkCreateRequest& req) {
     if (TRY(records_->find_by_name(req.name)))
       return Fail(ErrorCode::Conflict, "network with name {} already exists", req.name);
     std::vector<std::pair<std::string, network::Ipv4Net>> others;
-    for (const auto& r : TRY(records_->list())) {
+    auto records = TRY(records_->list());
+    for (const auto& r : records) {
       auto other = TRY(from_record(r));
       others.emplace_back(other.name, other.subnet);
     }
@@ -115,7 +116,8 @@ Result<Network> NetworkService::create(const NetworkCreateRequest& req) {
       std::vector<network::Ipv4Net> taken;
       for (const auto& o : others) taken.push_back(o.second);
       auto nl = TRY(network::Netlink::open());
-      for (const auto& a : TRY(nl.addresses_and_routes())) taken.push_back(a);
+      auto host_nets = TRY(nl.addresses_and_routes());
+      for (const auto& a : host_nets) taken.push_back(a);
       subnet = TRY(network::choose_subnet(taken, false));
     }
     std::optional<network::Ipv4> gateway;
@@ -145,12 +147,14 @@ Result<Network> NetworkService::ensure_default() {
   n.created = now_rfc3339_nano();
   n.bridge = kDefaultBridge;
   std::vector<network::Ipv4Net> taken;
-  for (const auto& r : TRY(records_->list())) taken.push_back(TRY(from_record(r)).subnet);
+  auto stored = TRY(records_->list());
+  for (const auto& r : stored) taken.push_back(TRY(from_record(r)).subnet);
   auto nl = TRY(network::Netlink::open());
   // A berth0 without a record is a leftover (of a crashed first use, or of another --root):
   // its address would only push the default network off its usual subnet.
   if (auto r = nl.delete_link(kDefaultBridge); !r && r.error().code() != ErrorCode::NotFound) return Err(r.error());
-  for (const auto& a : TRY(nl.addresses_and_routes())) taken.push_back(a);
+  auto host_routes = TRY(nl.addresses_and_routes());
+  for (const auto& a : host_routes) taken.push_back(a);
   auto subnet = TRY(network::choose_subnet(taken, true));
   auto pool = TRY(network::make_pool(subnet, std::nullopt, std::nullopt));
   n.subnet = pool.subnet;
@@ -184,7 +188,8 @@ Result<std::vector<Network>> NetworkService::list(const std::vector<std::string>
   TRY(check_filters(filters));
   TRY(ensure_default());
   std::vector<Network> all;
-  for (const auto& r : TRY(records_->list())) all.push_back(TRY(from_record(r)));
+  auto stored_all = TRY(records_->list());
+  for (const auto& r : stored_all) all.push_back(TRY(from_record(r)));
   all.push_back(pseudo_network("host"));
   all.push_back(pseudo_network("none"));
   std::vector<Network> out;
@@ -198,7 +203,8 @@ Result<std::vector<Network>> NetworkService::list(const std::vector<std::string>
 Result<std::vector<std::string>> NetworkService::containers_on(const Network& n) {
   store::ContainerRecords containers(db_);
   std::vector<std::string> out;
-  for (const auto& r : TRY(containers.list())) {
+  auto rows = TRY(containers.list());
+  for (const auto& r : rows) {
     auto c = TRY(container_from_json(r.config));
     for (const auto& a : c.config.network.attachments) {
       if (a.network == n.id) out.push_back(r.id);
@@ -227,7 +233,8 @@ Result<void> NetworkService::remove(const std::string& ref) {
 
 Result<std::vector<std::string>> NetworkService::prune(const std::vector<std::string>& filters) {
   std::vector<std::string> removed;
-  for (const auto& n : TRY(list(filters))) {
+  auto candidates = TRY(list(filters));
+  for (const auto& n : candidates) {
     if (n.is_default() || is_pseudo(n.name)) continue;
     if (!TRY(containers_on(n)).empty()) continue;
     auto r = remove(n.id);
