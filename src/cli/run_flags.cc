@@ -52,7 +52,7 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
   cmd.add_option("--secret", f.secret, "Mount a secret on /run/secrets (NAME[,target=,uid=,gid=,mode=])")
       ->allow_extra_args(false);
   cmd.add_option("--network,--net", f.network, "Connect a container to a network (bridge, NAME, none, host, container:NAME)");
-  cmd.add_option("--network-alias", f.network_alias, "Add network-scoped alias for the container")->allow_extra_args(false);
+  cmd.add_option("--network-alias,--net-alias", f.network_alias, "Add network-scoped alias for the container")->allow_extra_args(false);
   cmd.add_option("--ip", f.ip, "IPv4 address (e.g., 172.30.100.104)");
   cmd.add_option("-p,--publish", f.publish, "Publish a container's port(s) to the host")->allow_extra_args(false);
   cmd.add_flag("-P,--publish-all", f.publish_all, "Publish all exposed ports to random ports");

@@ -385,6 +385,10 @@ Result<void> validate_run_options(const RunOptions& opts) {
       return Err(invalid("strict profile: the container runs without capabilities; remove "
                          "--cap-add"));
     }
+    if (opts.network.mode == "host") {
+      return Err(invalid("strict profile: --network host shares the host's network stack with the "
+                         "container; use a bridge network and publish ports with -p"));
+    }
     if (!opts.memory) {
       return Err(invalid("strict profile: a memory limit is required; add --memory (e.g. "
                          "--memory 512m)"));

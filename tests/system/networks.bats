@@ -2,21 +2,29 @@
 # Networks through the real CLI, inside the network namespace scripts/in-netns made for the
 # test run: the default bridge, user networks with their DNS, isolation, --internal, published
 # ports (all addresses, 127.0.0.1 only, random, -P), ports already taken, connect/disconnect,
-# host and container: modes, and the cleanup after a stop, an rm and a monitor killed.
-# Traffic goes only to loopback and to addresses inside that namespace (192.0.2.1 on a veth
-# interface stands for the host's address).
+# host and container: modes, a host firewall rule, and the cleanup after a stop, an rm and a
+# monitor killed. Traffic goes only to loopback and to addresses in namespaces the run made:
+# 192.0.2.1 on a veth stands for the host's address, 192.0.2.2 behind it for another machine.
 
 load container_helpers
 
 setup_file() {
   container_setup_file
-  # No dummy driver on these machines: one end of a veth pair holds the address.
-  ip link add berth-host type veth peer name berth-hostp 2>/dev/null || true
-  ip link set berth-hostp up
-  ip addr add 192.0.2.1/24 dev berth-host 2>/dev/null || true
+  # "The host's address" (192.0.2.1) on one end of a veth pair; the other end (192.0.2.2) is
+  # another machine: a second namespace, for traffic that reaches published ports from outside.
+  export CLIENT_NS=berth-client-$$
+  ip netns add "$CLIENT_NS"
+  ip link add berth-host type veth peer name berth-client netns "$CLIENT_NS"
+  ip addr add 192.0.2.1/24 dev berth-host
   ip link set berth-host up
+  ip -n "$CLIENT_NS" addr add 192.0.2.2/24 dev berth-client
+  ip -n "$CLIENT_NS" link set berth-client up
+  ip -n "$CLIENT_NS" link set lo up
 }
-teardown_file() { ip link del berth-host 2>/dev/null || true; }
+teardown_file() {
+  ip netns del "$CLIENT_NS" 2>/dev/null || true
+  ip link del berth-host 2>/dev/null || true
+}
 setup() { container_setup; }
 teardown() {
   [ -z "${HOST_HTTPD:-}" ] || kill "$HOST_HTTPD" 2>/dev/null || true
@@ -33,6 +41,8 @@ run_web() {
 
 # fetch URL: the body, from the host side (busybox wget, 3 s timeout).
 fetch() { timeout 3 busybox wget -q -O - "$1"; }
+# remote_fetch URL: the same from the other machine.
+remote_fetch() { timeout 3 nsenter --net="/var/run/netns/$CLIENT_NS" busybox wget -q -O - "$1"; }
 
 rules() { nft list table ip berth 2>/dev/null || true; }
 
@@ -132,6 +142,10 @@ rules() { nft list table ip berth 2>/dev/null || true; }
   assert_output 'hello from pub'
   run fetch http://192.0.2.1:8081/
   [ "$status" -ne 0 ]
+  run remote_fetch http://192.0.2.1:8080/
+  assert_output 'hello from pub'
+  run remote_fetch http://192.0.2.1:8081/
+  [ "$status" -ne 0 ]
   run berth port pub 80
   assert_line '0.0.0.0:8080'
   assert_line '127.0.0.1:8081'
@@ -187,6 +201,19 @@ rules() { nft list table ip berth 2>/dev/null || true; }
   [ "$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM network_endpoints')" = 0 ]
   run fetch http://127.0.0.1:8092/
   [ "$status" -ne 0 ]
+}
+
+@test "a host firewall rule dropping forwarded traffic to a container is honoured" {
+  run_web guarded -p 8093:80
+  wait_for remote_fetch http://192.0.2.1:8093/
+  nft add table inet hostfw
+  nft 'add chain inet hostfw forward { type filter hook forward priority 0; policy accept; }'
+  nft add rule inet hostfw forward ip daddr 10.88.0.0/16 tcp dport 80 drop
+  run remote_fetch http://192.0.2.1:8093/
+  nft delete table inet hostfw
+  [ "$status" -ne 0 ]
+  run remote_fetch http://192.0.2.1:8093/
+  assert_output 'hello from guarded'
 }
 
 @test "network connect and disconnect a running container" {
