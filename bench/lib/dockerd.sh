@@ -7,7 +7,9 @@
 #   dockerd_forget_host_leftovers     removes the host paths dockerd (and crun) created on first
 #                                     use, if they were not there when this file was sourced
 #
-# The host network is not touched: --bridge=none, no iptables, no forwarding.
+# The host network is not touched: --bridge=none, no iptables, no forwarding. With
+# DOCKERD_NETWORK=1 dockerd gets its default bridge, iptables, masquerading and forwarding (for
+# networking benchmarks; refused unless BERTH_TEST_NETNS says it runs inside scripts/in-netns).
 
 dockerd_pid=""
 dockerd_dir=""
@@ -29,10 +31,18 @@ dockerd_start() {
   if [ -x /usr/bin/docker ]; then docker_cli=/usr/bin/docker; else docker_cli=$(command -v docker); fi
   mkdir -p "$dockerd_dir/data" "$dockerd_dir/exec"
   echo '{}' >"$dockerd_dir/daemon.json"
+  local net_flags=(--bridge=none --iptables=false --ip-masq=false --ip-forward=false)
+  if [ "${DOCKERD_NETWORK:-0}" = 1 ]; then
+    if [ -z "${BERTH_TEST_NETNS:-}" ]; then
+      DOCKERD_ERROR="DOCKERD_NETWORK=1 outside a network namespace of scripts/in-netns; refused"
+      return 1
+    fi
+    net_flags=()
+  fi
   dockerd --config-file "$dockerd_dir/daemon.json" --data-root "$dockerd_dir/data" \
     --exec-root "$dockerd_dir/exec" --pidfile "$dockerd_dir/dockerd.pid" \
-    -H "unix://$dockerd_dir/docker.sock" --bridge=none --iptables=false --ip6tables=false \
-    --ip-masq=false --ip-forward=false --cgroup-parent="/$cgroup_parent" --log-level=warn \
+    -H "unix://$dockerd_dir/docker.sock" "${net_flags[@]}" --ip6tables=false \
+    --cgroup-parent="/$cgroup_parent" --log-level=warn \
     >"$dockerd_dir/log" 2>&1 &
   dockerd_pid=$!
   docker() { "$docker_cli" -H "unix://$dockerd_dir/docker.sock" "$@"; }

@@ -5,6 +5,7 @@
 
 #include "base/clock.h"
 #include "base/digest.h"
+#include "base/file_lock.h"
 #include "base/fs.h"
 #include "base/strings.h"
 #include "image/snapshot_store.h"
@@ -150,10 +151,9 @@ Result<Network> NetworkService::ensure_default() {
   auto stored = TRY(records_->list());
   for (const auto& r : stored) taken.push_back(TRY(from_record(r)).subnet);
   auto nl = TRY(network::Netlink::open());
-  // A berth0 without a record is a leftover (of a crashed first use, or of another --root):
-  // its address would only push the default network off its usual subnet.
-  if (auto r = nl.delete_link(kDefaultBridge); !r && r.error().code() != ErrorCode::NotFound) return Err(r.error());
-  auto host_routes = TRY(nl.addresses_and_routes());
+  // An existing berth0 (a crashed first use, or another --root on this machine) is reused:
+  // its own address must not push the default network off its usual subnet.
+  auto host_routes = TRY(nl.addresses_and_routes(kDefaultBridge));
   for (const auto& a : host_routes) taken.push_back(a);
   auto subnet = TRY(network::choose_subnet(taken, true));
   auto pool = TRY(network::make_pool(subnet, std::nullopt, std::nullopt));
@@ -251,6 +251,10 @@ Result<void> NetworkService::realize(const Network& n) {
   bool present = TRY(nl.link_index(n.bridge)).has_value();
   if (present && path_exists(marker)) return {};
   TRY(make_dirs(dir, 0700));
+  // One command at a time makes the host side; the others wait and find it made.
+  auto lock = TRY(FileLock::acquire(dir + "/realize.lock", FileLock::Mode::Exclusive));
+  present = TRY(nl.link_index(n.bridge)).has_value();
+  if (present && path_exists(marker)) return {};
   std::string what = fmt::format("set up network {} (bridge {})", n.name, n.bridge);
   if (!present) {
     auto made = nl.create_bridge(n.bridge);

@@ -240,8 +240,10 @@ Result<std::optional<std::string>> Netlink::master_of(const std::string& name) {
   return Fail(ErrorCode::Internal, "{}: no link in the kernel's answer", what);
 }
 
-Result<std::vector<Ipv4Net>> Netlink::addresses_and_routes() {
+Result<std::vector<Ipv4Net>> Netlink::addresses_and_routes(const std::string& except_link) {
   std::vector<Ipv4Net> nets;
+  int skip = -1;
+  if (!except_link.empty()) skip = TRY(link_index(except_link)).value_or(-1);
 
   nl::Request addr_req(RTM_GETADDR, 0);
   ifaddrmsg addr_header{};
@@ -250,6 +252,7 @@ Result<std::vector<Ipv4Net>> Netlink::addresses_and_routes() {
   for (const auto& msg : TRY(socket_.dump(addr_req, "list IPv4 addresses"))) {
     auto header = nl::read_header<ifaddrmsg>(msg.payload);
     if (msg.type != RTM_NEWADDR || !header || header->ifa_family != AF_INET) continue;
+    if (static_cast<int>(header->ifa_index) == skip) continue;
     std::optional<Ipv4> local, address;
     nl::for_each_attr(nl::attrs_after(msg.payload, sizeof(ifaddrmsg)),
                       [&](uint16_t type, std::span<const char> data) {
@@ -270,12 +273,15 @@ Result<std::vector<Ipv4Net>> Netlink::addresses_and_routes() {
     if (header->rtm_dst_len == 0) continue;  // the default route overlaps everything
     uint32_t table = header->rtm_table;
     Ipv4 dst;
+    int oif = -1;
     nl::for_each_attr(nl::attrs_after(msg.payload, sizeof(rtmsg)),
                       [&](uint16_t type, std::span<const char> data) {
                         if (type == RTA_DST) dst = from_net_order(data);
                         if (type == RTA_TABLE) table = nl::attr_u32(data).value_or(table);
+                        if (type == RTA_OIF) oif = static_cast<int>(nl::attr_u32(data).value_or(0));
                       });
     if (table != RT_TABLE_MAIN) continue;  // local/broadcast entries mirror the addresses
+    if (skip >= 0 && oif == skip) continue;
     nets.push_back(Ipv4Net{dst, header->rtm_dst_len});
   }
   return nets;

@@ -42,8 +42,8 @@ class Netlink {
   // The bridge (or other master) the link is enslaved to; nullopt when none.
   Result<std::optional<std::string>> master_of(const std::string& name);
   // Every IPv4 address and every IPv4 route destination of the main table (default route
-  // excepted), to refuse or skip subnets already in use.
-  Result<std::vector<Ipv4Net>> addresses_and_routes();
+  // excepted), to refuse or skip subnets already in use; except_link's own are left out.
+  Result<std::vector<Ipv4Net>> addresses_and_routes(const std::string& except_link = "");
   // Names of links whose name starts with prefix (to sweep leftovers: "berth", "vb").
   Result<std::vector<std::string>> links_with_prefix(const std::string& prefix);
 
