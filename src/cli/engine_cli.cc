@@ -103,6 +103,7 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g) {
   add_secret(app, g);
   add_volume(app, g);
   add_network(app, g);
+  add_build(app, *image, g);
   add_container_commands(app, g);
 }
 

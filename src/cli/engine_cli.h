@@ -65,6 +65,7 @@ void add_system(CLI::App& app, EngineGlobals& g);
 void add_secret(CLI::App& app, EngineGlobals& g);
 void add_volume(CLI::App& app, EngineGlobals& g);
 void add_network(CLI::App& app, EngineGlobals& g);
+void add_build(CLI::App& app, CLI::App& image, EngineGlobals& g);
 void add_container_commands(CLI::App& app, EngineGlobals& g);
 
 }  // namespace berth::cli

@@ -15,7 +15,10 @@ std::string host_veth_name(const std::string& container_id, size_t index) {
 Result<void> join_endpoint(const EndpointState& e, int netns_fd) {
   std::string what = fmt::format("connect to network {}", e.network);
   auto host = TRY(network::Netlink::open());
-  TRY_CTX(what, host.create_veth(e.veth, e.interface, netns_fd));
+  // The MAC Docker derives from the address: 02:42 and its four bytes.
+  uint32_t ip = TRY(network::parse_ipv4(e.ip)).value;
+  std::array<uint8_t, 6> mac = {0x02, 0x42, uint8_t(ip >> 24), uint8_t(ip >> 16), uint8_t(ip >> 8), uint8_t(ip)};
+  TRY_CTX(what, host.create_veth(e.veth, e.interface, netns_fd, &mac));
   auto undo = defer([&] { (void)host.delete_link(e.veth); });
   TRY_CTX(what, host.set_master(e.veth, e.bridge));
   TRY_CTX(what, host.set_hairpin(e.veth, true));

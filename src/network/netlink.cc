@@ -90,7 +90,7 @@ Result<void> Netlink::create_bridge(const std::string& name) {
 }
 
 Result<void> Netlink::create_veth(const std::string& host_name, const std::string& peer_name,
-                                  int peer_netns_fd) {
+                                  int peer_netns_fd, const std::array<uint8_t, 6>* peer_mac) {
   TRY(check_name(host_name));
   TRY(check_name(peer_name));
   auto req = link_request(RTM_NEWLINK, kCreate, host_name);
@@ -102,6 +102,7 @@ Result<void> Netlink::create_veth(const std::string& host_name, const std::strin
   req.append(&peer_header, sizeof peer_header);
   req.put_string(IFLA_IFNAME, peer_name);
   if (peer_netns_fd >= 0) req.put_u32(IFLA_NET_NS_FD, static_cast<uint32_t>(peer_netns_fd));
+  if (peer_mac) req.put_attr(IFLA_ADDRESS, peer_mac->data(), peer_mac->size());
   req.end_nested(peer);
   req.end_nested(data);
   req.end_nested(info);

@@ -2,6 +2,8 @@
 // links, addresses and routes with raw NETLINK_ROUTE messages (no libnl, no `ip`).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,9 +24,9 @@ class Netlink {
   // A Linux bridge, down; AlreadyExists if a link of that name is present.
   Result<void> create_bridge(const std::string& name);
   // A veth pair; the peer is created directly in the namespace netns_fd (-1: same namespace)
-  // under peer_name (so no rename dance). Both ends down.
+  // under peer_name (so no rename dance), with peer_mac when given. Both ends down.
   Result<void> create_veth(const std::string& host_name, const std::string& peer_name,
-                           int peer_netns_fd = -1);
+                           int peer_netns_fd = -1, const std::array<uint8_t, 6>* peer_mac = nullptr);
   // Enslaves link name to the bridge.
   Result<void> set_master(const std::string& name, const std::string& bridge);
   Result<void> set_up(const std::string& name);

@@ -20,7 +20,7 @@ Unexpected sqlite_error(sqlite3* db, std::string_view what) {
 }
 
 // Migration N brings the schema from version N to N+1. Never edit one that has shipped.
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
     CREATE TABLE images (
       id              TEXT PRIMARY KEY,   -- config digest, the image ID
@@ -93,6 +93,17 @@ constexpr std::array<std::string_view, 4> kMigrations = {
       UNIQUE (network_id, ip)
     );
     CREATE INDEX network_endpoints_by_container ON network_endpoints(container_id);
+    )sql",
+    R"sql(
+    CREATE TABLE build_cache (            -- berth build: a cached step's layer, or a build's image
+      key        TEXT PRIMARY KEY,        -- sha256 hex of the step's cache key
+      kind       TEXT NOT NULL,           -- layer | image
+      diff_id    TEXT NOT NULL,           -- layer: its diff ID; image: the image ID
+      digest     TEXT NOT NULL,           -- layer: the blob's digest
+      media_type TEXT NOT NULL,
+      size       INTEGER NOT NULL,
+      created    TEXT NOT NULL
+    );
     )sql",
 };
 
