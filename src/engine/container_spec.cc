@@ -437,6 +437,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
                                    "be an absolute path; pass -w",
                                    p.cwd)));
   }
+  p.cwd = clean_path(p.cwd);  // "/app/./x/../y/" is kept as written in an image, as Docker does
 
   // User, resolved in the container's own account files.
   std::string user_text = opts.user.value_or(cfg.user);

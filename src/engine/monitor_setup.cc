@@ -23,6 +23,7 @@
 #include "engine/network_service.h"
 #include "engine/secret_store.h"
 #include "image/snapshotter.h"
+#include "image/tree_copy.h"
 #include "runtime/mount_list.h"
 #include "runtime/runtime.h"
 #include "store/container_records.h"
@@ -107,6 +108,23 @@ Result<void> mount_secrets(const EngineOptions& options, const Container& c, con
   return {};
 }
 
+// Docker's copy-up: a volume that is still empty gets what the image holds at its target
+// (unless the mount said nocopy), so VOLUME directories keep the files the image put there.
+Result<void> populate_volumes(const Container& c, const std::string& rootfs) {
+  UniqueFd root = TRY(open_fd(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  for (const auto& m : c.mounts) {
+    if (m.spec.kind != MountKind::Volume || m.spec.volume_nocopy || m.host_path.empty()) continue;
+    auto entries = list_dir(m.host_path);
+    if (!entries || !entries->empty()) continue;
+    auto src = open_in_root(root.get(), m.spec.target);
+    struct stat st;
+    if (!src || ::fstat(src->get(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;  // no directory there in the image
+    TRY_CTX(fmt::format("copy the image's {} into volume {}", m.spec.target, m.volume),
+            image::copy_tree(fmt::format("/proc/self/fd/{}", src->get()), m.host_path));
+  }
+  return {};
+}
+
 // --network container:ID: the other container's network namespace, while it runs.
 Result<std::string> shared_netns(const EngineOptions& options, const std::string& id) {
   auto db = TRY(store::Database::open(options.root + "/berth.db"));
@@ -126,6 +144,7 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   TRY(make_dirs(paths.rootfs, 0755));
   TRY_CTX("mount the container's filesystem", runtime::mount_list(mounts, paths.rootfs));
   auto unmount = defer([&] { (void)unmount_container_files(paths); });
+  TRY(populate_volumes(c, paths.rootfs));
   TRY(make_dirs(paths.run_dir, 0700));
   if (!c.config.secrets.empty()) TRY(mount_secrets(options, c, paths.secrets));
 
