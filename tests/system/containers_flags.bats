@@ -329,3 +329,16 @@ health_is() {
   run berth ps -aq
   assert_output ""
 }
+
+@test "a new volume gets the image's files at its target (copy-up); nocopy and a used volume keep theirs" {
+  run berth run --rm -v etcvol:/etc busybox cat /etc/passwd
+  assert_success
+  assert_output --partial 'root:x:0:0'
+  [ -f "$(berth volume inspect -f '{{.Mountpoint}}' etcvol)/passwd" ]
+  run berth run --rm -v emptyvol:/etc:nocopy busybox ls -A /etc
+  assert_success
+  assert_output ''
+  berth run --rm -v usedvol:/data busybox sh -c 'echo mine > /data/file'
+  run berth run --rm -v usedvol:/etc busybox ls -A /etc
+  assert_output file
+}
