@@ -30,27 +30,6 @@
 namespace berth::build::detail {
 namespace {
 
-// The host's resolv.conf without loopback resolvers (they would not answer from the step's
-// network namespace); Google's as Docker's fallback when none is left.
-std::string build_resolv_conf() {
-  auto host = read_file("/etc/resolv.conf");
-  std::string out;
-  bool nameserver = false;
-  if (host) {
-    for (const auto& line : split(*host, '\n')) {
-      auto t = trim(line);
-      if (t.starts_with("nameserver")) {
-        auto addr = trim(t.substr(10));
-        if (addr.starts_with("127.") || addr == "::1") continue;
-        nameserver = true;
-      }
-      if (!t.empty()) out += std::string(t) + "\n";
-    }
-  }
-  if (!nameserver) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
-}
-
 // Adds to created every component of dest (absolute, in the rootfs) that does not exist yet:
 // the runtime makes them as mount points, and they must not reach the layer.
 void note_missing(int root_fd, const std::string& dest, std::set<std::string>& created) {
@@ -137,7 +116,7 @@ Result<int> run_container(const RunEnv& env, const oci::ImageConfig& config, con
   in.resolv_conf_path = bundle + "/resolv.conf";
   in.hostname_path = bundle + "/hostname";
   TRY(write_file(in.hosts_path, "127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
-  TRY(write_file(in.resolv_conf_path, build_resolv_conf()));
+  TRY(write_file(in.resolv_conf_path, engine::host_resolv_conf()));
   TRY(write_file(in.hostname_path, "buildkitsandbox\n"));
 
   // Secrets first: a tmpfs holding one file per secret the step mounts.
@@ -258,6 +237,7 @@ Result<int> run_container(const RunEnv& env, const oci::ImageConfig& config, con
   runtime::CreateOptions create;
   create.bundle = bundle;
   Result<oci::State> created = [&] {
+    std::lock_guard lock(stdio_mutex());
     StdioRedirect redirect(-1, out_w.get(), out_w.get());
     return rt.create(id, create);
   }();

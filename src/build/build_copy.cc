@@ -16,13 +16,19 @@ namespace berth::build::detail {
 Result<void> Builder::copy_step(BuildState& st, const Instruction& ins, int vertex, bool add) {
   auto c = TRY(decode_copy(ins, st.lookup(), '\\'));
   std::string keyword = add ? "ADD" : "COPY";
+  std::vector<std::string> urls;
   for (const auto& s : c.sources) {
-    if (add && (starts_with(s, "http://") || starts_with(s, "https://")))
-      return Fail(ErrorCode::InvalidArgument, "{}:{}: ADD {}: URL sources are not supported by berth build yet; "
-                  "download the file into the context", ins.file, ins.start.line, s);
     if (starts_with(s, "git@") || (add && s.ends_with(".git")))
       return Fail(ErrorCode::InvalidArgument, "{}:{}: ADD {}: git sources are not supported", ins.file, ins.start.line, s);
+    if (!is_url_source(s)) continue;
+    if (!add || !c.from.empty())
+      return Fail(ErrorCode::InvalidArgument, "{}:{}: {} {}: source can't be a URL for COPY{}", ins.file, ins.start.line,
+                  keyword, s, add ? " --from" : "");
+    urls.push_back(s);
   }
+  if (!c.checksum.empty() && urls.size() != c.sources.size())
+    return Fail(ErrorCode::InvalidArgument, "{}:{}: {} --checksum: checksum can't be specified for non-HTTP(S) sources",
+                ins.file, ins.start.line, keyword);
   std::string workdir = st.config.config.working_dir.empty() ? "/" : st.config.config.working_dir;
   std::string dest = c.dest;
   bool dest_is_dir = dest.ends_with("/") || dest == "." || dest.ends_with("/.");
@@ -47,13 +53,13 @@ Result<void> Builder::copy_step(BuildState& st, const Instruction& ins, int vert
     parts.push_back(from->key);
     for (const auto& d : from->config.diff_ids) parts.push_back(d.to_string());
     for (const auto& s : c.sources) {
-      if (has_wildcards(s))
-        return Fail(ErrorCode::InvalidArgument, "{}:{}: COPY --from with a wildcard ({}) is not supported by berth build",
-                    ins.file, ins.start.line, s);
-      paths.push_back(clean_path("/" + s));
+      if (has_wildcards(s)) TRY_CTX(fmt::format("{}:{}: {} source {}", ins.file, ins.start.line, keyword, s),
+                                    path_match(go_clean(s), ""));
+      paths.push_back(has_wildcards(s) ? go_clean("/" + s) : clean_path("/" + s));
     }
   } else {
     for (const auto& s : c.sources) {
+      if (is_url_source(s)) continue;
       auto matched = context_->match(s);
       if (!matched) {
         Error e = matched.error();
@@ -68,7 +74,19 @@ Result<void> Builder::copy_step(BuildState& st, const Instruction& ins, int vert
     parts.push_back("inline " + f.name);
     parts.push_back(f.data);
   }
-  if (paths.size() + c.inline_sources.size() > 1 && !dest_is_dir) {
+  // URLs: with --checksum the key holds it (and the download waits for a cache miss), else
+  // the body is fetched now and its digest keys the step.
+  std::vector<std::unique_ptr<Download>> downloads(urls.size());
+  for (size_t i = 0; i < urls.size(); ++i) {
+    parts.push_back("url " + urls[i]);
+    if (!c.checksum.empty()) {
+      parts.push_back("checksum " + c.checksum);
+      continue;
+    }
+    downloads[i] = TRY(download_url(urls[i], engine_.root + "/builds", ""));
+    parts.push_back(downloads[i]->digest.to_string());
+  }
+  if (paths.size() + urls.size() + c.inline_sources.size() > 1 && !dest_is_dir) {
     if (c.sources.size() + c.inline_sources.size() > 1 || c.from.empty()) {
       bool all_files = true;
       for (const auto& p : paths) {
@@ -94,9 +112,28 @@ Result<void> Builder::copy_step(BuildState& st, const Instruction& ins, int vert
     }
     if (from) {
       view = TRY(StateView::open(images_.snapshots(), engine_.root, *from));
-      TRY(copy_from_tree(view->dir(), paths, root.get(), dest, dest_is_dir, owner));
-    } else {
+      std::vector<std::string> matched;
+      bool all_files = true;
+      for (const auto& p : paths) {
+        auto m = match_in_tree(view->dir(), p);
+        if (!m) return Err(m.error().context(fmt::format("{}:{}: {}", ins.file, ins.start.line, keyword)));
+        for (auto& one : *m) {
+          struct stat sb;
+          if (::stat((view->dir() + one).c_str(), &sb) != 0 || S_ISDIR(sb.st_mode)) all_files = false;
+          matched.push_back(std::move(one));
+        }
+      }
+      if (matched.size() > 1 && !dest_is_dir && all_files)
+        return Fail(ErrorCode::InvalidArgument,
+                    "{}:{}: When using {} with more than one source file, the destination must be a directory and end with a /",
+                    ins.file, ins.start.line, keyword);
+      TRY(copy_from_tree(view->dir(), matched, root.get(), dest, dest_is_dir, owner));
+    } else if (!paths.empty()) {
       TRY(copy_from_context(*context_, paths, root.get(), dest, dest_is_dir, owner, add));
+    }
+    for (size_t i = 0; i < urls.size(); ++i) {
+      if (!downloads[i]) downloads[i] = TRY(download_url(urls[i], engine_.root + "/builds", c.checksum));
+      TRY(copy_file_into(downloads[i]->path, url_file_name(urls[i]), root.get(), dest, dest_is_dir, owner));
     }
     for (const auto& f : c.inline_sources) {
       std::string target = dest_is_dir || c.inline_sources.size() > 1 ? dest + "/" + f.name : dest;

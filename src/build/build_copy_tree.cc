@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/fs.h"
 #include "base/root_path.h"
 #include "base/strings.h"
 #include "build/build_internal.h"
+#include "build/path_match.h"
 #include "engine/container_copy_tree.h"
 #include "image/layer_apply.h"
 
@@ -251,6 +254,59 @@ Result<void> copy_from_tree(const std::string& src_root, const std::vector<std::
     if (chown) TRY(own_tree(t.dir.get(), name, owner));
   }
   return {};
+}
+
+Result<void> copy_file_into(const std::string& src_path, const std::string& name, int root_fd,
+                            const std::string& dest, bool dest_is_dir, const CopyOwner& owner) {
+  UniqueFd src(::open(src_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!src) return FailErrno(errno, "open {}", src_path);
+  struct stat st;
+  if (::fstat(src.get(), &st) != 0) return FailErrno(errno, "stat {}", src_path);
+  Target t = TRY(resolve_target(root_fd, dest, dest_is_dir));
+  return write_file_from(src.get(), st, t.dir.get(), t.name.empty() ? name : t.name, owner, dest);
+}
+
+Result<std::vector<std::string>> match_in_tree(const std::string& src_root, const std::string& source) {
+  const std::string cleaned = go_clean("/" + source);
+  if (!has_wildcards(cleaned)) return std::vector<std::string>{cleaned};
+  std::vector<std::string> comps = split(cleaned.substr(1), '/');
+  size_t k = 0;
+  while (k < comps.size() && !has_wildcards(comps[k])) ++k;
+  std::string head = "/" + join(std::vector<std::string>(comps.begin(), comps.begin() + static_cast<long>(k)), "/");
+  std::string pattern = join(std::vector<std::string>(comps.begin() + static_cast<long>(k), comps.end()), "/");
+  TRY_CTX("COPY source " + source, path_match(pattern, ""));
+  auto not_found = [&] {
+    return Fail(ErrorCode::NotFound, "failed to compute cache key: \"{}\": not found", cleaned);
+  };
+  UniqueFd root = TRY(open_fd(src_root, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  auto base = open_in_root(root.get(), head, ResolveCreate::None);
+  if (!base) return not_found();
+  UniqueFd base_dir(::openat(base->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!base_dir) return not_found();
+  // filepath.Walk: lexical order, a directory before its contents, a match not descended.
+  std::vector<std::string> out;
+  std::string prefix = head == "/" ? "" : head;
+  auto visit = [&](auto&& self, int dir_fd, const std::string& rel) -> Result<void> {
+    auto names = TRY(list_dir_at(dir_fd));
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string sub = rel.empty() ? name : rel + "/" + name;
+      struct stat st;
+      if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return FailErrno(errno, "stat {}", sub);
+      auto m = path_match(pattern, sub);
+      if (m && *m) {
+        out.push_back(prefix + "/" + sub);
+        continue;
+      }
+      if (!S_ISDIR(st.st_mode)) continue;
+      UniqueFd child = TRY(open_dir(dir_fd, name, sub));
+      TRY(self(self, child.get(), sub));
+    }
+    return {};
+  };
+  TRY(visit(visit, base_dir.get(), ""));
+  if (out.empty()) return not_found();
+  return out;
 }
 
 }  // namespace berth::build::detail

@@ -52,14 +52,15 @@ Result<void> Builder::dispatch(BuildState& st, const Instruction& ins) {
     std::string text = display_text(ins);
     if (k == "WORKDIR") {
       std::string dir = TRY(decode_workdir(ins, lookup, esc));
-      if (!starts_with(dir, "/")) dir = (cfg.working_dir.empty() ? std::string("/") : cfg.working_dir) + "/" + dir;
-      dir = clean_path(dir);
+      // As Docker: a relative WORKDIR is joined onto the current one and cleaned; an absolute
+      // one is recorded as written (the directory made is the cleaned path either way).
+      if (!starts_with(dir, "/")) dir = clean_path((cfg.working_dir.empty() ? std::string("/") : cfg.working_dir) + "/" + dir);
       cfg.working_dir = dir;
       text = "WORKDIR " + dir;
     }
     int v = progress_.start(label + " " + text);
     Result<void> r = k == "RUN"       ? run_step(st, ins, v)
-                     : k == "WORKDIR" ? workdir_step(st, cfg.working_dir, v)
+                     : k == "WORKDIR" ? workdir_step(st, clean_path(cfg.working_dir), v)
                                       : copy_step(st, ins, v, k == "ADD");
     if (!r) {
       progress_.error(v, r.error().what());

@@ -2,6 +2,7 @@
 // and the Builder that owns the stores for one build.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -41,7 +42,11 @@ struct BuildState {
   std::string step_label();
 };
 
-// Docker's plain progress: one numbered vertex per step.
+// Held around every write to the process's stdout/stderr and around a container's create,
+// which points them at the step's output pipe for a moment: a progress line never lands there.
+std::mutex& stdio_mutex();
+
+// Docker's plain progress: one numbered vertex per step; whole lines from any thread.
 class Progress {
  public:
   explicit Progress(BuildOutput out) : out_(std::move(out)) {}
@@ -96,7 +101,15 @@ class Builder {
 
  private:
   Result<void> load_context();
+  // Builds the stages in order's set: those whose dependencies are built run at once on a
+  // small pool of threads, each with its own database connection; the first failure stops
+  // the others before their next step.
+  Result<void> build_stages(const std::vector<size_t>& order, const std::map<size_t, std::set<size_t>>& deps,
+                            size_t count);
   Result<BuildState> run_stage(const Stage& stage, size_t count);
+  // The calling thread's connection to berth.db and the build cache on it.
+  store::Database& db();
+  store::BuildCacheRecords& cache();
   Result<BuildState> from(const Stage& stage);
   Result<void> dispatch(BuildState& st, const Instruction& ins);
   Result<void> run_step(BuildState& st, const Instruction& ins, int vertex);
@@ -125,6 +138,9 @@ class Builder {
   std::vector<ArgDecl> meta_args_;
   std::map<size_t, BuildState> built_;  // finished stages by index
   std::map<std::string, BuildState> images_by_name_;  // --from=image states
+  std::recursive_mutex state_mu_;  // built_ and images_by_name_ (their nodes never move)
+  std::mutex images_mu_;           // images_ (one SQLite connection)
+  std::atomic<bool> cancel_{false};  // a stage failed: the others stop
 };
 
 // The instruction as Docker's progress shows it: keyword, flags, arguments.
@@ -163,5 +179,31 @@ Result<void> copy_from_context(const BuildContext& ctx, const std::vector<std::s
 // Copies paths of a directory tree (another stage's root) to dest inside root_fd.
 Result<void> copy_from_tree(const std::string& src_root, const std::vector<std::string>& paths, int root_fd,
                             const std::string& dest, bool dest_is_dir, const CopyOwner& owner);
+// The paths (absolute in src_root) a COPY --from source names: itself, or with wildcards
+// Docker's matches (filepath.Match from the first wildcard component on, lexical order, a
+// matched directory not descended). No match is NotFound naming the source.
+Result<std::vector<std::string>> match_in_tree(const std::string& src_root, const std::string& source);
+// Copies the regular file src_path (its mode and mtime kept unless owner.mode) as name, or to
+// dest itself when dest is not a directory, inside root_fd.
+Result<void> copy_file_into(const std::string& src_path, const std::string& name, int root_fd,
+                            const std::string& dest, bool dest_is_dir, const CopyOwner& owner);
+
+// ADD <url>: whether a source is an http(s) URL, and the file name Docker gives it (the URL
+// path's last component, "__unnamed__" when there is none).
+bool is_url_source(std::string_view source);
+std::string url_file_name(std::string_view url);
+// A downloaded ADD source in a temp directory, removed when destroyed.
+struct Download {
+  std::string dir, path;
+  Digest digest;  // sha256 of the body
+  Download() = default;
+  Download(const Download&) = delete;
+  Download& operator=(const Download&) = delete;
+  ~Download();
+};
+// Streams url to a 0600 temp file under tmp_root (mtime from Last-Modified), verifying
+// checksum ("sha256:<hex>") when given: a mismatch names the URL and both digests.
+Result<std::unique_ptr<Download>> download_url(const std::string& url, const std::string& tmp_root,
+                                               const std::string& checksum);
 
 }  // namespace berth::build::detail

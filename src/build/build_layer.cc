@@ -57,7 +57,7 @@ void Builder::add_layer(BuildState& st, const image::LayerBlob& blob, const std:
 
 Result<bool> Builder::use_cached(BuildState& st, const std::string& key, const std::string& created_by) {
   if (options_.no_cache) return false;
-  auto rec = TRY(cache_->get(key));
+  auto rec = TRY(cache().get(key));
   if (!rec || rec->kind != "layer") return false;
   auto diff_id = parse_digest(rec->diff_id);
   auto digest = parse_digest(rec->digest);
@@ -110,7 +110,7 @@ Result<void> Builder::layer_step(BuildState& st, const std::string& key, const s
     return Err(c.error());
   }
   std::string created = now_rfc3339();
-  TRY(cache_->put(store::BuildCacheRecord{key, "layer", blob.diff_id.to_string(), blob.digest.to_string(),
+  TRY(cache().put(store::BuildCacheRecord{key, "layer", blob.diff_id.to_string(), blob.digest.to_string(),
                                           blob.media_type, blob.size, created}));
   add_layer(st, blob, created_by, created);
   progress_.done(vertex);

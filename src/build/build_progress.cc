@@ -6,8 +6,15 @@
 
 namespace berth::build::detail {
 
+std::mutex& stdio_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 void Progress::emit(const std::string& line) {
-  if (out_) out_(line);
+  if (!out_) return;
+  std::lock_guard lock(stdio_mutex());
+  out_(line);
 }
 
 int Progress::start(const std::string& name) {

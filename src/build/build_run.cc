@@ -82,7 +82,7 @@ Result<void> Builder::run_step(BuildState& st, const Instruction& ins, int verte
     renv.engine = &engine_;
     renv.options = &options_;
     renv.context = &*context_;
-    renv.db = db_.get();
+    renv.db = &db();
     renv.stage_dir = [&](const std::string& from) -> Result<std::string> {
       auto& view = views[from];
       if (!view) {

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
+#include <thread>
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -87,7 +89,18 @@ std::vector<std::string> references(const Instruction& ins) {
   return out;
 }
 
+// A worker thread's own connection to berth.db (connections are opened NOMUTEX).
+struct ThreadStores {
+  std::unique_ptr<store::Database> db;
+  std::unique_ptr<store::BuildCacheRecords> cache;
+};
+thread_local ThreadStores* thread_stores = nullptr;
+
 }  // namespace
+
+store::Database& Builder::db() { return thread_stores ? *thread_stores->db : *db_; }
+
+store::BuildCacheRecords& Builder::cache() { return thread_stores ? *thread_stores->cache : *cache_; }
 
 Builder::~Builder() {
   context_.reset();
@@ -134,6 +147,7 @@ Result<BuildState> Builder::from(const Stage& stage) {
                   stage.platform, oci::host_platform().to_string());
   }
   if (auto idx = stage_index(stages_, stage.base, static_cast<size_t>(stage.index))) {
+    std::lock_guard lock(state_mu_);
     st = built_.at(*idx);
     st.key = hash_parts({"FROM stage", st.key});
   } else if (stage.base == "scratch") {
@@ -144,7 +158,10 @@ Result<BuildState> Builder::from(const Stage& stage) {
     st.config.config.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
     st.key = hash_parts({"FROM scratch"});
   } else {
-    auto detail = images_.inspect(stage.base);
+    auto detail = [&] {
+      std::lock_guard lock(images_mu_);
+      return images_.inspect(stage.base);
+    }();
     if (!detail) {
       if (detail.error().code() == ErrorCode::NotFound)
         return Fail(ErrorCode::NotFound, "{}: not found: no such image in the local store (berth build does not pull)",
@@ -189,11 +206,15 @@ Result<BuildState> Builder::run_stage(const Stage& stage, size_t count) {
   st->stage_name = label;
   st->steps = steps;
   st->step = 1;
-  for (const auto& ins : stage.raw) TRY(dispatch(*st, ins));
+  for (const auto& ins : stage.raw) {
+    if (cancel_) return Fail(ErrorCode::Unavailable, "stage {}: canceled", label.empty() ? stage.base : label);
+    TRY(dispatch(*st, ins));
+  }
   return st;
 }
 
 Result<const BuildState*> Builder::source_state(const std::string& name, BuildState&) {
+  std::lock_guard lock(state_mu_);
   if (auto idx = stage_index(stages_, name, stages_.size())) {
     auto it = built_.find(*idx);
     if (it == built_.end()) return Fail(ErrorCode::InvalidArgument, "stage {} is not built before it is used", name);
@@ -226,13 +247,14 @@ Result<BuildResult> Builder::run() {
     target = *idx;
   }
   // The stages the target needs, through FROM, COPY --from and RUN --mount from=.
-  std::set<size_t> needed;
+  std::map<size_t, std::set<size_t>> deps;
   std::vector<size_t> todo = {target};
   while (!todo.empty()) {
     size_t i = todo.back();
     todo.pop_back();
-    if (!needed.insert(i).second) continue;
-    if (auto b = stage_index(stages_, stages_[i].base, i)) todo.push_back(*b);
+    if (deps.count(i)) continue;
+    auto& mine = deps[i];
+    if (auto b = stage_index(stages_, stages_[i].base, i)) mine.insert(*b);
     for (const auto& ins : stages_[i].raw) {
       for (const auto& ref : references(ins)) {
         std::string expanded = ref;
@@ -242,13 +264,82 @@ Result<BuildResult> Builder::run() {
               return std::nullopt;
             }))
           expanded = *e;
-        if (auto d = stage_index(stages_, expanded, i)) todo.push_back(*d);
+        if (auto d = stage_index(stages_, expanded, i)) mine.insert(*d);
       }
     }
+    for (size_t d : mine) todo.push_back(d);
   }
-  size_t count = std::count_if(stages_.begin(), stages_.end(), [](const Stage&) { return true; });
-  for (size_t i : needed) built_[i] = TRY(run_stage(stages_[i], count));
+  std::vector<size_t> order;
+  for (const auto& [i, _] : deps) order.push_back(i);
+  TRY(build_stages(order, deps, stages_.size()));
   return commit_image(built_.at(target));
+}
+
+Result<void> Builder::build_stages(const std::vector<size_t>& order, const std::map<size_t, std::set<size_t>>& deps,
+                                   size_t count) {
+  size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 4);
+  if (const char* env = std::getenv("BERTH_BUILD_PARALLELISM"); env && *env)
+    workers = std::clamp<size_t>(std::strtoul(env, nullptr, 10), 1, 16);
+  workers = std::min(workers, order.size());
+  if (workers <= 1) {
+    for (size_t i : order) built_[i] = TRY(run_stage(stages_[i], count));
+    return {};
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<size_t> pending(order.begin(), order.end()), done;
+  size_t running = 0;
+  std::optional<Error> failure;
+  auto fail = [&](Error e) {  // with mu held
+    if (!failure) failure = std::move(e);
+    cancel_ = true;
+    cv.notify_all();
+  };
+  // The lowest pending stage whose dependencies are all built.
+  auto ready = [&]() -> std::optional<size_t> {
+    for (size_t i : pending) {
+      const auto& d = deps.at(i);
+      if (std::all_of(d.begin(), d.end(), [&](size_t x) { return done.count(x) > 0; })) return i;
+    }
+    return std::nullopt;
+  };
+  auto work = [&] {
+    ThreadStores stores;
+    auto opened = store::Database::open(engine_.root + "/berth.db");
+    std::unique_lock lock(mu);
+    if (!opened) return fail(opened.error());
+    stores.db = std::move(*opened);
+    stores.cache = std::make_unique<store::BuildCacheRecords>(*stores.db);
+    thread_stores = &stores;
+    auto reset = defer([] { thread_stores = nullptr; });
+    while (true) {
+      std::optional<size_t> next;
+      cv.wait(lock, [&] { return failure || pending.empty() || (next = ready()) || running == 0; });
+      if (failure || pending.empty()) return;
+      if (!next) return fail(Error(ErrorCode::Internal, "the build's stages depend on each other in a cycle"));
+      pending.erase(*next);
+      ++running;
+      lock.unlock();
+      auto st = run_stage(stages_[*next], count);
+      if (st) {
+        std::lock_guard state(state_mu_);
+        built_[*next] = std::move(*st);
+      }
+      lock.lock();
+      --running;
+      if (!st) {
+        fail(st.error());
+        continue;
+      }
+      done.insert(*next);
+      cv.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < workers; ++t) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
+  if (failure) return Err(*failure);
+  return {};
 }
 
 Result<BuildResult> Builder::commit_image(BuildState& st) {

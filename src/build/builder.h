@@ -4,7 +4,8 @@
 // context with .dockerignore applied. Every RUN, COPY, ADD and WORKDIR makes one layer, cached
 // in berth.db by a key over the parent state, the expanded instruction, the build args it sees
 // and the content of its inputs (never a secret's value). Only the stages the target needs are
-// built, in file order, one at a time.
+// built; those whose dependencies are done build in parallel on min(4, cores) threads (at
+// least 2; BERTH_BUILD_PARALLELISM=N sets the count, 1 builds one stage at a time).
 //
 // A failed build tags nothing and leaves no container, mount, network endpoint or snapshot.
 #pragma once
@@ -45,7 +46,7 @@ struct BuildOptions {
 };
 
 // Receives Docker's plain progress lines ("#3 [2/4] RUN make", "#3 CACHED", "#3 DONE 0.2s").
-// Called from one thread at a time.
+// Called from one thread at a time, a whole line per call.
 using BuildOutput = std::function<void(std::string_view line)>;
 
 struct BuildResult {

@@ -29,27 +29,6 @@ std::string hosts_header() {
          "ff02::2\tip6-allrouters\n";
 }
 
-// The host's resolv.conf without loopback resolvers, which would not answer in the
-// container's network namespace; Google's as Docker's fallback when none is left.
-std::string host_resolv_conf() {
-  auto host = read_file("/etc/resolv.conf");
-  std::string out;
-  bool nameserver = false;
-  if (host) {
-    for (const auto& line : split(*host, '\n')) {
-      auto t = trim(line);
-      if (t.starts_with("nameserver")) {
-        auto addr = trim(t.substr(10));
-        if (addr.starts_with("127.") || addr == "::1") continue;
-        nameserver = true;
-      }
-      if (!t.empty()) out += std::string(t) + "\n";
-    }
-  }
-  if (!nameserver) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
-  return out;
-}
-
 // resolv.conf with the given nameservers (--dns, or the network's DNS server) and the
 // host's search and options lines unless --dns-search / --dns-option replace them.
 std::string resolv_conf(const NetworkOptions& opts, const std::vector<std::string>& nameservers) {
@@ -121,6 +100,25 @@ Result<std::vector<network::PortMapping>> port_mappings(const Container& c) {
 }
 
 }  // namespace
+
+std::string host_resolv_conf() {
+  auto host = read_file("/etc/resolv.conf");
+  std::string out;
+  bool nameserver = false;
+  if (host) {
+    for (const auto& line : split(*host, '\n')) {
+      auto t = trim(line);
+      if (t.starts_with("nameserver")) {
+        auto addr = trim(t.substr(10));
+        if (addr.starts_with("127.") || addr == "::1") continue;
+        nameserver = true;
+      }
+      if (!t.empty()) out += std::string(t) + "\n";
+    }
+  }
+  if (!nameserver) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
 
 Result<void> NetworkService::write_dns_records(const Network& n) {
   std::string text;

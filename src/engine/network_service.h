@@ -86,4 +86,7 @@ class NetworkService {
 // The MAC address Docker derives from an IPv4 address: 02:42 and the four bytes.
 std::string mac_for_ip(network::Ipv4 ip);
 
+// The host's /etc/resolv.conf without loopback nameservers (Google's when none is left).
+std::string host_resolv_conf();
+
 }  // namespace berth::engine

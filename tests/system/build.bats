@@ -13,7 +13,18 @@ setup() {
   CTX=$BATS_TEST_TMPDIR/ctx
   mkdir -p "$CTX"
 }
-teardown() { container_teardown; }
+teardown() {
+  [ -z "${HTTPD_PID:-}" ] || kill "$HTTPD_PID" 2>/dev/null || true
+  container_teardown
+}
+
+# start_httpd DIR: serves DIR on 127.0.0.1:$PORT (inside the test's network namespace).
+start_httpd() {
+  PORT=$((20000 + RANDOM % 20000))
+  busybox httpd -f -p "127.0.0.1:$PORT" -h "$1" &
+  HTTPD_PID=$!
+  wait_for busybox wget -q -O /dev/null "http://127.0.0.1:$PORT/"
+}
 
 # What a build may leave behind: snapshot directories, build dirs, runtime containers, rows.
 leftovers() {
@@ -267,4 +278,147 @@ DF
   assert_output $'data\n0'
   run berth image inspect -f '{{json .Config.Labels}}' fromtar
   assert_output '{"team":"core"}'
+}
+
+@test "build: ADD of URLs with --checksum: 0600, Last-Modified, cached on the checksum or the content; a mismatch names both digests" {
+  local www=$BATS_TEST_TMPDIR/www sum
+  mkdir -p "$www/dir"
+  echo 'index' > "$www/index.html"
+  echo 'remote data' > "$www/dir/data.txt"
+  touch -d @1600000000 "$www/dir/data.txt"
+  echo 'version 1' > "$www/other.txt"
+  start_httpd "$www"
+  sum=$(sha256sum "$www/dir/data.txt" | cut -d' ' -f1)
+  cat > "$CTX/Dockerfile" <<DF
+FROM busybox
+ADD --checksum=sha256:$sum http://127.0.0.1:$PORT/dir/data.txt?x=1 /files/
+ADD http://127.0.0.1:$PORT/other.txt /other
+ADD --chmod=644 http://127.0.0.1:$PORT/dir/data.txt /files/copy
+DF
+  run berth build --progress plain -t urls "$CTX"
+  assert_success
+  run berth run --rm urls sh -c 'stat -c "%n %a %Y" /files/data.txt /other /files/copy; cat /files/data.txt /other'
+  assert_line '/files/data.txt 600 1600000000'
+  assert_line --regexp '^/other 600 [0-9]+$'
+  assert_line '/files/copy 644 1600000000'
+  assert_line 'remote data'
+  assert_line 'version 1'
+  # Unchanged remote files: all cached. A changed file without --checksum reruns its step.
+  run berth build --progress plain -t urls "$CTX"
+  assert_success
+  [ "$(grep -c ' CACHED$' <<<"$output")" -eq 3 ]
+  echo 'version 2' > "$www/other.txt"
+  run berth build --progress plain -t urls "$CTX"
+  assert_success
+  assert_output --partial $'#2 [2/4] ADD --checksum=sha256:'"$sum"' http://127.0.0.1:'"$PORT"$'/dir/data.txt?x=1 /files/\n#2 CACHED'
+  refute_output --partial $'/other\n#3 CACHED'
+  run berth run --rm urls cat /other
+  assert_output 'version 2'
+  # A wrong checksum fails the step, names the URL and both digests, and leaves nothing.
+  local wrong=0000000000000000000000000000000000000000000000000000000000000000 before
+  printf 'FROM busybox\nADD --checksum=sha256:%s http://127.0.0.1:%s/other.txt /o\n' "$wrong" "$PORT" > "$CTX/Dockerfile"
+  before=$(leftovers)
+  run berth build -t badsum "$CTX"
+  assert_failure
+  assert_output --partial "http://127.0.0.1:$PORT/other.txt"
+  assert_output --partial "sha256:$wrong"
+  assert_output --partial "sha256:$(sha256sum "$www/other.txt" | cut -d' ' -f1)"
+  [ "$(leftovers)" = "$before" ]
+  run berth image inspect badsum
+  assert_failure
+  # --checksum belongs to URLs; COPY takes none.
+  printf 'FROM busybox\nCOPY http://127.0.0.1:%s/other.txt /o\n' "$PORT" > "$CTX/Dockerfile"
+  run berth build "$CTX"
+  assert_failure
+  assert_output --partial "source can't be a URL for COPY"
+}
+
+@test "build: COPY --from with wildcards follows Docker's rules" {
+  cat > "$CTX/Dockerfile" <<'DF'
+FROM busybox AS src
+RUN mkdir -p /out/sub/deep /out/lib && echo a > /out/a.txt && echo b > /out/b.txt && echo c > /out/c.log \
+ && echo s > /out/sub/s.txt && echo d > /out/sub/deep/d.txt && echo l > /out/lib/libx.so.1
+FROM busybox
+COPY --from=src /out/*.txt /txt/
+COPY --from=src /out/s?b /dirs/
+COPY --from=src /out/*/*.txt /nested/
+COPY --from=src /out/lib/libx.so.* /out/c.* /mixed/
+COPY --from=src /out/c.l[o]g /single
+DF
+  run berth build --progress plain -t fromglob "$CTX"
+  assert_success
+  run berth run --rm fromglob sh -c 'cd / && find /txt /dirs /nested /mixed /single | sort'
+  assert_output "$(printf '%s\n' /dirs /dirs/deep /dirs/deep/d.txt /dirs/s.txt /mixed /mixed/c.log /mixed/libx.so.1 \
+    /nested /nested/s.txt /single /txt /txt/a.txt /txt/b.txt)"
+  # No match names the pattern; several files need a directory destination.
+  printf 'FROM busybox AS src\nFROM busybox\nCOPY --from=src /bin/nosuch* /x/\n' > "$CTX/Dockerfile"
+  run berth build "$CTX"
+  assert_failure
+  assert_output --partial '"/bin/nosuch*": not found'
+  printf 'FROM busybox AS src\nRUN echo 1 > /a1 && echo 2 > /a2\nFROM busybox\nCOPY --from=src /a* /file\n' > "$CTX/Dockerfile"
+  run berth build "$CTX"
+  assert_failure
+  assert_output --partial 'the destination must be a directory and end with a /'
+}
+
+@test "build: independent stages build in parallel, with the same result as one at a time" {
+  cat > "$CTX/Dockerfile" <<'DF'
+FROM busybox AS one
+RUN sleep 1 && echo one > /one.txt
+FROM busybox AS two
+RUN sleep 1 && echo two > /two.txt
+FROM busybox
+COPY --from=one /one.txt /
+COPY --from=two /two.txt /
+RUN cat /one.txt /two.txt > /both.txt
+DF
+  local start end par_ms seq_ms
+  start=$(date +%s%N)
+  run berth build --progress plain -t par "$CTX"
+  end=$(date +%s%N)
+  assert_success
+  par_ms=$(((end - start) / 1000000))
+  # Both sleeps started before either finished (robust against a loaded machine).
+  local vs last_start first_done
+  vs=$(grep 'RUN sleep 1' <<<"$output" | cut -d' ' -f1 | paste -sd'|')
+  last_start=$(grep -n 'RUN sleep 1' <<<"$output" | tail -1 | cut -d: -f1)
+  first_done=$(grep -nE "^($vs) DONE" <<<"$output" | head -1 | cut -d: -f1)
+  [ "$last_start" -lt "$first_done" ]
+  # Progress lines stay whole: every line is "#N ...".
+  ! grep -v '^#[0-9]' <<<"$output"
+  run berth run --rm par cat /both.txt
+  assert_output $'one\ntwo'
+  # One stage at a time finds every step of the parallel build in the cache (the same keys)...
+  run env BERTH_BUILD_PARALLELISM=1 "$BERTH" --root "$ROOT" --runroot "$RUNROOT" build --progress plain -t seq "$CTX"
+  assert_success
+  [ "$(grep -c ' CACHED$' <<<"$output")" -eq 5 ]
+  ! ran_container "$output"
+  # ...and without the cache it takes the sum of the stages and builds the same image.
+  start=$(date +%s%N)
+  run env BERTH_BUILD_PARALLELISM=1 "$BERTH" --root "$ROOT" --runroot "$RUNROOT" build --no-cache --progress plain -t seq "$CTX"
+  end=$(date +%s%N)
+  assert_success
+  seq_ms=$(((end - start) / 1000000))
+  echo "# two 1 s stages: ${par_ms} ms in parallel, ${seq_ms} ms one at a time" >&3
+  [ "$seq_ms" -ge 2000 ]
+  [ "$par_ms" -lt $((seq_ms - 700)) ]
+  [ "$(berth image inspect -f '{{json .Config}}' seq)" = "$(berth image inspect -f '{{json .Config}}' par)" ]
+  run berth run --rm seq cat /both.txt
+  assert_output $'one\ntwo'
+  # A failing stage cancels the other cleanly: nothing is tagged and nothing is left behind.
+  sed -i 's/^RUN sleep 1 && echo two.*/RUN echo failing \&\& exit 7/' "$CTX/Dockerfile"
+  sed -i 's/^RUN sleep 1 && echo one.*/RUN sleep 1 \&\& echo one-again > \/one.txt/' "$CTX/Dockerfile"
+  local before
+  before=$(leftovers)
+  run berth build --progress plain -t broken "$CTX"
+  assert_failure
+  assert_output --partial 'exit code: 7'
+  run berth image inspect broken
+  assert_failure
+  run leftovers
+  assert_line 'builds=0'
+  assert_line 'runtime=0'
+  assert_line 'endpoints=0'
+  [ "$(grep mounts= <<<"$output")" = "$(grep mounts= <<<"$before")" ]
+  [ "$(grep images= <<<"$output")" = "$(grep images= <<<"$before")" ]
 }

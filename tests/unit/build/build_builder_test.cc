@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "build/build_internal.h"
 #include "build/builder.h"
@@ -104,6 +106,33 @@ TEST(BuildCacheRecords, PutGetReplaceClear) {
     EXPECT_EQ(*cleared, 1);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(AddUrl, FileNameIsTheLastPathComponent) {
+  using detail::url_file_name;
+  EXPECT_TRUE(detail::is_url_source("https://example.com/x"));
+  EXPECT_FALSE(detail::is_url_source("httpx/file"));
+  EXPECT_EQ(url_file_name("https://example.com/dir/app.tar.gz"), "app.tar.gz");
+  EXPECT_EQ(url_file_name("http://127.0.0.1:8080/a/b.txt?v=2#frag"), "b.txt");
+  EXPECT_EQ(url_file_name("https://example.com/dir/"), "dir");
+  EXPECT_EQ(url_file_name("https://example.com"), "__unnamed__");
+  EXPECT_EQ(url_file_name("https://example.com/"), "__unnamed__");
+}
+
+TEST(Progress, WholeLinesFromManyThreads) {
+  std::vector<std::string> lines;
+  detail::Progress p([&](std::string_view line) { lines.emplace_back(line); });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      int v = p.start("step");
+      for (int i = 0; i < 200; ++i) p.log(v, "output line");
+      p.done(v);
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(lines.size(), 4u * 202u);
+  for (const auto& l : lines) EXPECT_EQ(l[0], '#') << l;
 }
 
 }  // namespace
