@@ -31,6 +31,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 # shellcheck source=lib/dockerd.sh
 . "$here/lib/dockerd.sh"
+# shellcheck source=lib/tmpdir.sh
+. "$here/lib/tmpdir.sh"
 
 tag=berth-bench-containers-$$ # docker's --cgroup-parent
 # Short: berth's per-container sockets live under RUNROOT/runtime/<64-hex id>/, and a socket path
@@ -57,17 +59,7 @@ cleanup() {
   fi
   dockerd_stop
   for pid in $(shim_pids); do kill -KILL "$pid" 2>/dev/null; done
-  # Mounts under the temp dir (overlays of both, dockerd's data root): deepest first.
-  while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done < <(awk -v t="$tmp" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo |
-    sort -r)
-  if awk -v t="$tmp" '$5 == t || index($5, t "/") == 1 { f = 1 } END { exit !f }' \
-    /proc/self/mountinfo; then
-    log "something is still mounted under $tmp; not removing it"
-  else
-    rm -rf "$tmp"
-  fi
+  remove_tmp_tree "$tmp" containers.sh
   find /sys/fs/cgroup -maxdepth 5 -type d -name "$tag*" 2>/dev/null | sort -r |
     while read -r m; do rmdir "$m" 2>/dev/null; done
   dockerd_forget_host_leftovers

@@ -42,6 +42,8 @@ probe_expect="berth-bench-ok 1" # printed by the probe: proves it ran, as PID 1 
 
 # shellcheck source=lib/dockerd.sh
 . "$here/lib/dockerd.sh"
+# shellcheck source=lib/tmpdir.sh
+. "$here/lib/tmpdir.sh"
 
 log() { echo "runtime.sh: $*" >&2; }
 
@@ -49,17 +51,7 @@ cleanup() {
   local rc=$? p m
   set +e
   dockerd_stop
-  # Mounts under the temp dir (dockerd bind-mounts its data root): deepest first.
-  while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-  done < <(awk -v t="$tmp" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo |
-    sort -r)
-  if awk -v t="$tmp" '$5 == t || index($5, t "/") == 1 { f = 1 } END { exit !f }' \
-    /proc/self/mountinfo; then
-    log "something is still mounted under $tmp; not removing it"
-  else
-    rm -rf "$tmp"
-  fi
+  remove_tmp_tree "$tmp" runtime.sh
   # Cgroups named after this run (container ids, dockerd's cgroup parent): deepest first.
   find /sys/fs/cgroup -maxdepth 5 -type d -name "$tag*" 2>/dev/null | sort -r |
     while read -r m; do rmdir "$m" 2>/dev/null; done
