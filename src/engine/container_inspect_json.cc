@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <map>
 
 namespace berth::engine {
 
@@ -120,7 +121,7 @@ std::vector<std::string> security_opts(const RunOptions& o) {
 
 // HostConfig.PortBindings: "80/tcp" -> [{HostIp, HostPort}] as asked (HostPort "" = random).
 Json port_bindings(const NetworkOptions& n) {
-  Json out = Json::object();
+  std::map<std::string, Json> by_port;
   for (const auto& text : n.publish) {
     auto mappings = network::parse_publish(text);
     if (!mappings) continue;
@@ -129,23 +130,28 @@ Json port_bindings(const NetworkOptions& n) {
                          : m.host_port_first == m.host_port_last
                              ? std::to_string(m.host_port_first)
                              : fmt::format("{}-{}", m.host_port_first, m.host_port_last);
-      out[fmt::format("{}/{}", m.container_port, network::to_string(m.proto))].push_back(
+      by_port[fmt::format("{}/{}", m.container_port, network::to_string(m.proto))].push_back(
           Json{{"HostIp", m.host_ip ? m.host_ip->str() : ""}, {"HostPort", port}});
     }
   }
+  Json out = Json::object();
+  for (auto& [key, bindings] : by_port) out[key] = std::move(bindings);
   return out;
 }
 
 // NetworkSettings: the published ports as bound, and each network's endpoint while it runs.
 Json network_settings(const Container& c, const oci::ContainerConfig& eff) {
-  Json ports = Json::object();
-  for (const auto& p : eff.exposed_ports) ports[p] = nullptr;
-  for (const auto& p : c.config.network.expose) ports[p] = nullptr;
+  // Go's encoding/json writes map keys sorted: so do these.
+  std::map<std::string, Json> by_port;
+  for (const auto& p : eff.exposed_ports) by_port[p] = nullptr;
+  for (const auto& p : c.config.network.expose) by_port[p] = nullptr;
   for (const auto& b : c.state.ports) {
-    ports[fmt::format("{}/{}", b.container_port, b.proto)].push_back(
+    by_port[fmt::format("{}/{}", b.container_port, b.proto)].push_back(
         Json{{"HostIp", b.host_ip}, {"HostPort", std::to_string(b.host_port)}});
   }
-  Json networks = Json::object();
+  Json ports = Json::object();
+  for (auto& [port, bindings] : by_port) ports[port] = std::move(bindings);
+  std::map<std::string, Json> by_name;
   for (const auto& a : c.config.network.attachments) {
     Json n;
     n["IPAMConfig"] = a.ipv4.empty() ? Json(nullptr) : Json{{"IPv4Address", a.ipv4}};
@@ -167,9 +173,11 @@ Json network_settings(const Container& c, const oci::ContainerConfig& eff) {
       n["IPPrefixLen"] = e.prefix;
       n["DNSNames"] = e.dns_names;
     }
-    networks[a.name.empty() ? a.network : a.name] = std::move(n);
+    by_name[a.name.empty() ? a.network : a.name] = std::move(n);
   }
-  if (c.config.network.mode == "host" || c.config.network.mode == "none") networks[c.config.network.mode] = Json::object();
+  if (c.config.network.mode == "host" || c.config.network.mode == "none") by_name[c.config.network.mode] = Json::object();
+  Json networks = Json::object();
+  for (auto& [name, n] : by_name) networks[name] = std::move(n);
   Json j{{"Bridge", ""}, {"SandboxID", ""}, {"SandboxKey", c.state.pid ? fmt::format("/proc/{}/ns/net", c.state.pid) : ""},
          {"Ports", std::move(ports)}};
   const EndpointState* first = c.state.networks.empty() ? nullptr : &c.state.networks[0];

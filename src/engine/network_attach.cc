@@ -181,8 +181,14 @@ Result<EndpointState> NetworkService::attach_endpoint(const Container& c, const 
     return records_->insert_endpoint(store::EndpointRecord{n.id, c.id, e.ip, join(e.dns_names, " ")});
   }));
   if (n.has_dns()) {
-    TRY(write_dns_records(n));
-    TRY(ensure_dns_server(n));
+    auto served = [&]() -> Result<void> {
+      TRY(write_dns_records(n));
+      return ensure_dns_server(n);
+    }();
+    if (!served) {
+      (void)detach_endpoint(n.id, c.id);
+      return Err(served.error());
+    }
     e.dns_server = n.gateway.str();
   }
   return e;

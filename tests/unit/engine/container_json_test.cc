@@ -255,6 +255,41 @@ std::vector<std::string> keys(const ordered_json& j) {
   return out;
 }
 
+TEST(ContainerInspect, NetworkSettingsOfARunningContainer) {
+  Container c = simple_container();
+  c.config.network.mode = "front";
+  c.config.network.attachments = {NetworkAttachment{std::string(64, 'a'), "front", {"api"}, ""}};
+  c.config.network.publish = {"127.0.0.1:8080:80"};
+  c.image_config.config.exposed_ports = {"80/tcp", "443/tcp"};
+  c.state.status = ContainerStatus::Running;
+  c.state.pid = 42;
+  EndpointState e;
+  e.network_id = std::string(64, 'a');
+  e.network = "front";
+  e.ip = "10.89.0.2";
+  e.prefix = 24;
+  e.gateway = "10.89.0.1";
+  e.mac = "02:42:0a:59:00:02";
+  e.dns_names = {"app", "cccccccccccc", "api"};
+  c.state.networks = {e};
+  c.state.ports = {PortBinding{"127.0.0.1", 8080, 80, "tcp"}};
+  ordered_json j = container_inspect_json(c, paths());
+  const auto& ns = j["NetworkSettings"];
+  EXPECT_EQ(ns["Ports"].dump(), R"({"443/tcp":null,"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]})");
+  EXPECT_EQ(ns["IPAddress"], "10.89.0.2");
+  EXPECT_EQ(ns["SandboxKey"], "/proc/42/ns/net");
+  const auto& front = ns["Networks"]["front"];
+  EXPECT_EQ(front["IPAddress"], "10.89.0.2");
+  EXPECT_EQ(front["IPPrefixLen"], 24);
+  EXPECT_EQ(front["Gateway"], "10.89.0.1");
+  EXPECT_EQ(front["MacAddress"], "02:42:0a:59:00:02");
+  EXPECT_EQ(front["Aliases"], ordered_json::array({"api"}));
+  EXPECT_EQ(front["DNSNames"], ordered_json::array({"app", "cccccccccccc", "api"}));
+  EXPECT_EQ(front["NetworkID"], std::string(64, 'a'));
+  EXPECT_EQ(j["HostConfig"]["NetworkMode"], "front");
+  EXPECT_EQ(j["HostConfig"]["PortBindings"].dump(), R"({"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8080"}]})");
+}
+
 TEST(ContainerInspect, TopLevelShapeOfCreatedContainer) {
   ordered_json j = container_inspect_json(simple_container(), paths());
   EXPECT_EQ(keys(j), (std::vector<std::string>{"Id", "Created", "Path", "Args", "State", "Image", "ResolvConfPath",
@@ -270,7 +305,9 @@ TEST(ContainerInspect, TopLevelShapeOfCreatedContainer) {
   EXPECT_EQ(j["State"]["StartedAt"], "0001-01-01T00:00:00Z");
   EXPECT_FALSE(j["State"].contains("Health"));
   EXPECT_EQ(j["GraphDriver"].dump(), R"({"Name":"overlay2","Data":null})");
-  EXPECT_EQ(j["NetworkSettings"].dump(), R"({"Bridge":"","SandboxID":"","Ports":{},"Networks":{}})");
+  EXPECT_EQ(j["NetworkSettings"].dump(),
+            R"({"Bridge":"","SandboxID":"","SandboxKey":"","Ports":{},"Gateway":"","IPAddress":"",)"
+            R"("IPPrefixLen":0,"MacAddress":"","Networks":{}})");
   const auto& hc = j["HostConfig"];
   EXPECT_TRUE(hc["Binds"].is_null());
   EXPECT_EQ(hc["LogConfig"].dump(), R"({"Type":"json-file","Config":{"max-file":"3","max-size":"10m"}})");
