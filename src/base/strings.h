@@ -15,6 +15,8 @@ std::vector<std::string> split(std::string_view s, char sep);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
 std::string_view trim(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
+// True for a non-empty run of lowercase hex digits: an ID or an ID prefix.
+bool is_lower_hex(std::string_view s);
 // s in double quotes for an error message, with '"', '\\' and control bytes escaped so the
 // message stays one line.
 std::string quote(std::string_view s);

@@ -22,8 +22,6 @@
 #include "engine/network_join.h"
 #include "engine/network_service.h"
 #include "image/snapshot_store.h"
-#include "network/netlink.h"
-#include "network/netns.h"
 #include "runtime/mount_list.h"
 #include "runtime/runtime.h"
 
@@ -219,7 +217,7 @@ Result<int> run_container(const RunEnv& env, const oci::ImageConfig& config, con
   std::optional<engine::EndpointState> endpoint;
   auto detach = defer([&] {
     if (endpoint) {
-      (void)engine::leave_networks(pseudo.id, {*endpoint});
+      (void)engine::leave_endpoint(*endpoint);
       (void)networks->detach_endpoint(endpoint->network_id, pseudo.id);
     }
   });
@@ -246,14 +244,8 @@ Result<int> run_container(const RunEnv& env, const oci::ImageConfig& config, con
   if (!created) return Err(created.error());
   auto remove = defer([&] { (void)rt.remove(id, true); });
   if (endpoint) {
-    auto netns = TRY(network::open_netns_of(created->pid));
-    TRY_CTX("RUN network", engine::join_endpoint(*endpoint, netns.get()));
-    if (!endpoint->gateway.empty()) {
-      auto gateway = TRY(network::parse_ipv4(endpoint->gateway));
-      TRY_CTX("RUN network: add the default route", network::run_in_netns(netns.get(), [&]() -> Result<void> {
-        return TRY(network::Netlink::open()).add_default_route(gateway);
-      }));
-    }
+    pseudo.state.networks = {*endpoint};
+    TRY_CTX("RUN network", engine::join_networks(pseudo, created->pid));
   }
   TRY(rt.start(id));
   int status = 0;

@@ -69,7 +69,7 @@ Result<void> ContainerService::disconnect(const std::string& ref, const std::str
   if (c.running()) {
     auto e = std::find_if(c.state.networks.begin(), c.state.networks.end(), [&](const auto& x) { return x.network_id == n.id; });
     if (e != c.state.networks.end()) {
-      TRY(leave_networks_endpoint(*e));
+      TRY(leave_endpoint(*e));
       TRY(networks_->detach_endpoint(n.id, c.id));
       TRY(update_state(c.id, [&](ContainerState& s) {
         std::erase_if(s.networks, [&](const auto& x) { return x.network_id == n.id; });

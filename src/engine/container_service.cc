@@ -143,10 +143,7 @@ Result<Container> ContainerService::get(const std::string& ref) {
   std::optional<std::string> id;
   if (ref.size() == 64 && TRY(records_->get(ref))) id = ref;
   if (!id) id = TRY(records_->find_by_name(name));
-  bool hex = !ref.empty() && std::all_of(ref.begin(), ref.end(), [](char ch) {
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-  });
-  if (!id && hex) {
+  if (!id && is_lower_hex(ref)) {
     auto ids = TRY(records_->find_by_id_prefix(ref));
     if (ids.size() > 1) return Fail(ErrorCode::Conflict, "multiple IDs found with provided prefix: {}", ref);
     if (ids.size() == 1) id = ids[0];
@@ -173,7 +170,7 @@ Result<void> ContainerService::reconcile(Container& c) {
   if (auto r = rt.remove(c.id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: remove its leftover processes: {}", short_container_id(c.id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
-  if (auto r = leave_networks(c.id, c.state.networks); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
+  if (auto r = leave_networks(c); !r) log::warn("container {}: {}", short_container_id(c.id), r.error().what());
   TRY(networks_->detach(c.id));
   c.state = TRY(update_state(c.id, [&](ContainerState& s) {
     if (s.status != ContainerStatus::Running && s.status != ContainerStatus::Paused &&

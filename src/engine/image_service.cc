@@ -12,12 +12,6 @@
 namespace berth::engine {
 namespace {
 
-bool is_hex(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  });
-}
-
 Unexpected no_such_image(const std::string& image) {
   return Fail(ErrorCode::NotFound, "No such image: {}", image);
 }
@@ -63,7 +57,7 @@ Result<std::string> ImageService::resolve_id(const std::string& image) {
     }
     if (id) return *id;
   }
-  if (is_hex(image)) {
+  if (is_lower_hex(image)) {
     auto matches = TRY(records_->find_by_id_prefix(image));
     if (matches.size() == 1) return matches.front();
     if (matches.size() > 1)

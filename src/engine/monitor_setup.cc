@@ -180,7 +180,7 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   if (!created) return Err(created.error());
   auto remove = defer([&] { (void)rt.remove(c.id, true); });
   TRY(join_networks(c, created->pid));
-  auto leave = defer([&] { (void)leave_networks(c.id, c.state.networks); });
+  auto leave = defer([&] { (void)leave_networks(c); });
   TRY(rt.start(c.id));
 
   MonitorPlan plan;
@@ -279,7 +279,7 @@ Result<bool> teardown_container(const EngineOptions& options, const std::string&
   auto db = TRY(store::Database::open(options.root + "/berth.db"));
   store::ContainerRecords records(*db);
   Container c = TRY(load_container(records, id));
-  if (auto r = leave_networks(id, c.state.networks); !r)
+  if (auto r = leave_networks(c); !r)
     log::warn("container {}: {}", short_container_id(id), r.error().what());
   const RestartPolicy& policy = c.config.restart;
   bool restart = false;

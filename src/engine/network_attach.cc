@@ -13,6 +13,7 @@
 #include "base/process.h"
 #include "base/scope_guard.h"
 #include "base/strings.h"
+#include "engine/container_internal.h"
 #include "engine/network_join.h"
 #include "engine/network_service.h"
 #include "network/ipam.h"
@@ -217,19 +218,17 @@ Result<ContainerNetworking> NetworkService::attach(const Container& c, const std
     hosts = read_file("/etc/hosts").value_or(hosts);
     resolv = read_file("/etc/resolv.conf").value_or("");
   } else if (opts.mode.starts_with("container:")) {
-    std::string other = options_.root + "/containers/" + opts.mode.substr(10);
+    std::string other = ContainerPaths(options_, opts.mode.substr(10)).dir;
     hosts = TRY(read_file(other + "/hosts"));
     resolv = TRY(read_file(other + "/resolv.conf"));
   }
   for (size_t i = 0; i < opts.attachments.size(); ++i) {
     EndpointState e = TRY(attach_endpoint(c, opts.attachments[i], i));
-    if (!e.dns_server.empty()) nameservers.push_back(e.dns_server);
+    // The first user network's server is the container's resolver (it knows that network's
+    // names only; docs/design/networks.md).
+    if (!e.dns_server.empty() && nameservers.empty()) nameservers.push_back(e.dns_server);
     hosts += e.ip + "\t" + hostname + "\n";
     out.endpoints.push_back(std::move(e));
-  }
-  if (!out.endpoints.empty() && !nameservers.empty()) {
-    // One embedded server answers for every user network the container is on; the first.
-    nameservers.resize(1);
   }
   for (const auto& entry : opts.extra_hosts) {
     auto colon = entry.find(':');

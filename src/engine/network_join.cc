@@ -33,7 +33,7 @@ Result<void> join_endpoint(const EndpointState& e, int netns_fd) {
   return {};
 }
 
-Result<void> leave_networks_endpoint(const EndpointState& e) {
+Result<void> leave_endpoint(const EndpointState& e) {
   auto nl = TRY(network::Netlink::open());
   auto r = nl.delete_link(e.veth);
   if (!r && r.error().code() != ErrorCode::NotFound) return Err(r.error().context("disconnect from network " + e.network));
@@ -46,7 +46,7 @@ Result<void> join_networks(const Container& c, pid_t pid) {
   auto netns = TRY(network::open_netns_of(pid));
   bool done = false;
   auto undo = defer([&] {
-    if (!done) (void)leave_networks(c.id, endpoints);
+    if (!done) (void)leave_networks(c);
   });
   for (const auto& e : endpoints) TRY(join_endpoint(e, netns.get()));
   if (!endpoints[0].gateway.empty()) {
@@ -76,13 +76,12 @@ Result<void> join_networks(const Container& c, pid_t pid) {
   return {};
 }
 
-Result<void> leave_networks(const std::string& container_id, const std::vector<EndpointState>& endpoints) {
-  network::NftRules nft;
-  auto removed = nft.remove_ports(container_id);
-  auto nl = TRY(network::Netlink::open());
-  for (const auto& e : endpoints) {
-    auto r = nl.delete_link(e.veth);
-    if (!r && r.error().code() != ErrorCode::NotFound) log::warn("{}", r.error().what());
+Result<void> leave_networks(const Container& c) {
+  // Only a container that published ports has rules: the others cost no nft run at their end.
+  Result<void> removed;
+  if (!c.state.ports.empty()) removed = network::NftRules().remove_ports(c.id);
+  for (const auto& e : c.state.networks) {
+    if (auto r = leave_endpoint(e); !r) log::warn("{}", r.error().what());
   }
   return removed;
 }

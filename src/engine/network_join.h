@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <vector>
 
 #include "base/error.h"
 #include "engine/container.h"
@@ -18,11 +17,11 @@ namespace berth::engine {
 Result<void> join_networks(const Container& c, pid_t pid);
 // A veth pair: e.veth on e.bridge, e.interface with e.ip in the network namespace of pid.
 Result<void> join_endpoint(const EndpointState& e, int netns_fd);
-// Removes the container's port rules and the host ends of its veths that are left (they
+// Removes c.state.ports' rules and the host ends of c.state.networks' veths that are left (they
 // normally go with the container's namespace). Safe to call when nothing was made.
-Result<void> leave_networks(const std::string& container_id, const std::vector<EndpointState>& endpoints);
-// Unplugs one endpoint of a running container: deletes its veth pair.
-Result<void> leave_networks_endpoint(const EndpointState& e);
+Result<void> leave_networks(const Container& c);
+// Unplugs one endpoint: deletes its veth pair (nothing when it is gone already).
+Result<void> leave_endpoint(const EndpointState& e);
 // The host end of a container's veth on its index-th network: "vb", 12 hex digits of the ID
 // and the index (15 bytes, the kernel's limit).
 std::string host_veth_name(const std::string& container_id, size_t index);

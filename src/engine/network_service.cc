@@ -175,8 +175,7 @@ Result<Network> NetworkService::get(const std::string& ref) {
   for (auto p : {"host", "none"}) {
     if (ref.size() >= 6 && pseudo_network(p).id.starts_with(ref)) return pseudo_network(p);
   }
-  bool hex = !ref.empty() && std::all_of(ref.begin(), ref.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); });
-  if (hex) {
+  if (is_lower_hex(ref)) {
     auto ids = TRY(records_->find_by_id_prefix(ref));
     if (ids.size() == 1) return load(ids[0]);
     if (ids.size() > 1) return Fail(ErrorCode::Conflict, "network {} is ambiguous ({} matches found based on ID prefix)", ref, ids.size());

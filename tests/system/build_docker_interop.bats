@@ -12,8 +12,8 @@
 # scripts/in-netns.
 
 load container_helpers
+load dockerd_helpers
 
-DOCKER=/usr/bin/docker
 DOCKERFILES=$BATS_TEST_DIRNAME/dockerfiles
 BASE=interop-base:1
 BASE_CHANGES=(-c 'CMD ["sh"]' -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin')
@@ -21,23 +21,9 @@ BUILD_ARGS=(--build-arg APP_VERSION=1.2.3)
 
 setup_file() {
   container_setup_file
-  if ! command -v dockerd >/dev/null || [ ! -x "$DOCKER" ]; then
-    export DOCKER_SKIP="docker.io is not installed"
-    return 0
-  fi
-  export DOCKER_HOST=unix://$BATS_FILE_TMPDIR/docker.sock
-  local d=$BATS_FILE_TMPDIR/dockerd i
-  mkdir -p "$d"
-  dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" -H "$DOCKER_HOST" \
-    --bridge=none --iptables=false --ip-masq=false --storage-driver=overlay2 >"$d/log" 2>&1 &
-  for i in $(seq 150); do
-    "$DOCKER" info >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  if ! "$DOCKER" info >/dev/null 2>&1; then
-    export DOCKER_SKIP="dockerd did not start: $(tail -n 3 "$d/log" | tr '\n' ' ')"
-    return 0
-  fi
+  start_private_dockerd
+  [ -z "${DOCKER_SKIP:-}" ] || return 0
+  local d=$BATS_FILE_TMPDIR/dockerd
   "$DOCKER" import "${BASE_CHANGES[@]}" "$BUSYBOX_TAR" "$BASE" >/dev/null
   # BuildKit: Debian's docker.io 20.10 client has it built in; a Docker without it only
   # compares with the legacy builder (said on fd 3).
@@ -53,14 +39,7 @@ setup_file() {
   fi
 }
 
-teardown_file() {
-  local d=$BATS_FILE_TMPDIR/dockerd
-  if [ -f "$d/pid" ]; then
-    kill "$(cat "$d/pid")" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
-  fi
-  awk -v p="$BATS_FILE_TMPDIR" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-}
+teardown_file() { stop_private_dockerd; }
 
 setup() {
   [ -z "${DOCKER_SKIP:-}" ] || skip "$DOCKER_SKIP"

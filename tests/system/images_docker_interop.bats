@@ -4,36 +4,15 @@
 # `berth save` loads into Docker and runs.
 
 load image_helpers
-
-DOCKER=/usr/bin/docker
+load dockerd_helpers
 
 setup_file() {
   export BUSYBOX_TAR=$BATS_FILE_TMPDIR/busybox.tar
   make_busybox_tar "$BUSYBOX_TAR"
-  if ! command -v dockerd >/dev/null || [ ! -x "$DOCKER" ]; then
-    export DOCKER_SKIP="docker.io is not installed"
-    return 0
-  fi
-  export DOCKER_HOST=unix://$BATS_FILE_TMPDIR/docker.sock
-  local d=$BATS_FILE_TMPDIR/dockerd
-  mkdir -p "$d"
-  dockerd --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/pid" -H "$DOCKER_HOST" \
-    --bridge=none --iptables=false --ip-masq=false --storage-driver=overlay2 >"$d/log" 2>&1 &
-  for _ in $(seq 150); do
-    "$DOCKER" info >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  export DOCKER_SKIP="dockerd did not start: $(tail -n 3 "$d/log" | tr '\n' ' ')"
+  start_private_dockerd
 }
 
-teardown_file() {
-  local d=$BATS_FILE_TMPDIR/dockerd
-  if [ -f "$d/pid" ]; then
-    kill "$(cat "$d/pid")" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null || break; sleep 0.1; done
-  fi
-  awk -v p="$BATS_FILE_TMPDIR" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-}
+teardown_file() { stop_private_dockerd; }
 
 setup() {
   [ -z "${DOCKER_SKIP:-}" ] || skip "$DOCKER_SKIP"

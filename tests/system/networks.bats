@@ -188,7 +188,8 @@ rules() { nft list table ip berth 2>/dev/null || true; }
   berth stop -t 1 gone >/dev/null
   run ip link show "$veth"
   [ "$status" -ne 0 ]
-  ! rules | grep -q "c:$id"
+  run rules
+  refute_output --partial "c:$id"
   [ "$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM network_endpoints')" = 0 ]
   berth start gone >/dev/null
   wait_for fetch http://127.0.0.1:8092/
@@ -197,7 +198,8 @@ rules() { nft list table ip berth 2>/dev/null || true; }
   kill -9 "$monitor"
   run berth ps -a --format '{{.Names}} {{.Status}}'
   assert_output --regexp '^gone Exited \(255\)'
-  ! rules | grep -q "c:$id"
+  run rules
+  refute_output --partial "c:$id"
   [ "$(sqlite3 "$ROOT/berth.db" 'SELECT count(*) FROM network_endpoints')" = 0 ]
   run fetch http://127.0.0.1:8092/
   [ "$status" -ne 0 ]
