@@ -228,7 +228,7 @@ Result<int> run_container(const RunEnv& env, const oci::ImageConfig& config, con
     endpoint = TRY_CTX("RUN network", networks->attach_endpoint(pseudo, engine::NetworkAttachment{n.id, n.name, {}, ""}, 0));
   }
 
-  runtime::Runtime rt(runtime::RuntimeOptions{engine.runroot + "/runtime"});
+  runtime::Runtime rt(runtime::RuntimeOptions{engine.runroot + "/runtime", "/sys/fs/cgroup", engine.runroot + "/seccomp"});
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return FailErrno(errno, "pipe");
   UniqueFd out_r(pipefd[0]), out_w(pipefd[1]);

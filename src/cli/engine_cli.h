@@ -46,7 +46,11 @@ void fail_start(EngineGlobals& g, const Error& error);
 void fail(EngineGlobals& g, const Error& error);
 void fail(EngineGlobals& g, const std::string& message);
 
-void add_engine_commands(CLI::App& app, EngineGlobals& g);
+// The verb argv asks for (the first word after the global options) when berth knows it, else
+// "" (none, --help, or a typo).
+std::string_view command_verb(int argc, char** argv);
+// The global options and the verbs: only verb's group when verb is not "" (see command_verb).
+void add_engine_commands(CLI::App& app, EngineGlobals& g, std::string_view verb);
 
 // Each registers one verb (and its `berth image <verb>` alias where Docker has one).
 void add_pull(CLI::App& app, CLI::App& image, EngineGlobals& g);

@@ -4,7 +4,6 @@
 #include <string_view>
 
 #include "cli/engine_cli.h"
-#include "cli/init.h"
 #include "cli/runtime_cli.h"
 #include "engine/monitor.h"
 #include "engine/network_dns.h"
@@ -13,8 +12,6 @@ int main(int argc, char** argv) {
   CLI::App app{"berth: a secure-by-default container engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "berth version 0.1.0");
-  // `berth runtime` and `berth init` are exec'd for every container start: build only their
-  // part of the command tree (the whole tree costs ~60 page faults, ~2 ms on these VMs).
   std::string_view verb = argc > 1 ? argv[1] : "";
   // The container monitor (hidden; spawned by start as `berth monitor ROOT RUNROOT ID` with its
   // control socket on fd 3) stays resident: it builds no command tree at all.
@@ -27,12 +24,13 @@ int main(int argc, char** argv) {
   // A user network's DNS server (hidden; spawned as `berth dns DIR GATEWAY` with a pipe on fd 3
   // that it closes once it serves).
   if (verb == "dns" && argc == 4) return berth::engine::run_network_dns(argv[2], argv[3], 3);
+  // Only the asked verb's part of the command tree is built (see add_engine_commands).
   bool runtime_only = verb == "runtime";
+  std::string_view engine_verb = berth::cli::command_verb(argc, argv);
   berth::cli::RuntimeGlobals runtime_globals;
   berth::cli::EngineGlobals engine_globals;
-  if (verb != "init") berth::cli::add_runtime_commands(app, runtime_globals);
-  if (verb != "init" && !runtime_only) berth::cli::add_engine_commands(app, engine_globals);
-  berth::cli::add_init(app);
+  if (engine_verb.empty() || engine_verb == "runtime") berth::cli::add_runtime_commands(app, runtime_globals);
+  if (!runtime_only) berth::cli::add_engine_commands(app, engine_globals, engine_verb);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,7 +18,7 @@ struct RuntimeGlobals {
   bool debug = false;
   int exit_code = 0;
 
-  runtime::Runtime runtime() const { return runtime::Runtime(runtime::RuntimeOptions{root, "/sys/fs/cgroup"}); }
+  runtime::Runtime runtime() const { return runtime::Runtime(runtime::RuntimeOptions{root, "/sys/fs/cgroup", ""}); }
 };
 
 // Prints "berth runtime: <error>" (and logs it) and sets exit code 1, as runc does.

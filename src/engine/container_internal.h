@@ -23,15 +23,18 @@ namespace berth::engine {
 // A container's paths under the root and the runroot.
 struct ContainerPaths {
   ContainerPaths(const EngineOptions& options, const std::string& id);
-  std::string dir;           // <root>/containers/<id>: config.json, logs, hosts, monitor.sock
+  std::string dir;           // <root>/containers/<id>: logs, hosts, monitor.sock
   std::string rootfs;        // <dir>/rootfs, where the snapshot is mounted while it runs
   std::string lock;          // <dir>/monitor.lock, held exclusively by the monitor
   std::string run_dir;       // <runroot>/containers/<id>
   std::string secrets;       // <run_dir>/secrets, a tmpfs holding the secret files
   std::string runtime_root;  // <runroot>/runtime, the OCI runtime's state
+  std::string seccomp_cache;  // <runroot>/seccomp, compiled seccomp programs
 
   // The OCI runtime over runtime_root.
-  runtime::Runtime runtime() const { return runtime::Runtime(runtime::RuntimeOptions{runtime_root}); }
+  runtime::Runtime runtime() const {
+    return runtime::Runtime(runtime::RuntimeOptions{runtime_root, "/sys/fs/cgroup", seccomp_cache});
+  }
 };
 
 // The snapshot a container's writable layer lives in.

@@ -63,7 +63,8 @@ ContainerPaths::ContainerPaths(const EngineOptions& options, const std::string& 
       lock(dir + "/monitor.lock"),
       run_dir(options.runroot + "/containers/" + id),
       secrets(run_dir + "/secrets"),
-      runtime_root(options.runroot + "/runtime") {}
+      runtime_root(options.runroot + "/runtime"),
+      seccomp_cache(options.runroot + "/seccomp") {}
 
 std::optional<UniqueFd> try_lock_monitor(const std::string& lock_path, int operation) {
   UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -116,12 +117,13 @@ ContainerService::ContainerService(EngineOptions options, std::string self)
 
 ContainerService::~ContainerService() = default;
 
-Result<std::unique_ptr<ContainerService>> ContainerService::open(const EngineOptions& options, std::string self) {
+Result<std::unique_ptr<ContainerService>> ContainerService::open(const EngineOptions& options, std::string self,
+                                                                 std::shared_ptr<store::Database> db) {
   if (self.empty()) self = TRY_CTX("find the berth binary", read_link("/proc/self/exe"));
   std::unique_ptr<ContainerService> s(new ContainerService(options, std::move(self)));
-  s->images_ = TRY(ImageService::open(options, false));
-  s->volumes_ = TRY(VolumeStore::open(options));
-  s->db_ = TRY(store::Database::open(options.root + "/berth.db"));
+  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
+  s->images_ = TRY(ImageService::open(options, false, s->db_));
+  s->volumes_ = TRY(VolumeStore::open(options, s->db_));
   s->records_ = std::make_unique<store::ContainerRecords>(*s->db_);
   s->networks_ = std::make_unique<NetworkService>(options, *s->db_, s->self_);
   TRY(make_dirs(options.root + "/containers", 0700));

@@ -84,10 +84,11 @@ int exit_code_for_start_error(const Error& error);
 
 class ContainerService {
  public:
-  // Opens the stores under options.root. self is the berth binary (for the monitor and the
-  // init); "" means /proc/self/exe resolved now.
+  // Opens the stores under options.root, over one connection to berth.db (db, when given).
+  // self is the berth binary (for the monitor); "" means /proc/self/exe resolved now.
   static Result<std::unique_ptr<ContainerService>> open(const EngineOptions& options,
-                                                         std::string self = "");
+                                                         std::string self = "",
+                                                         std::shared_ptr<store::Database> db = nullptr);
   ~ContainerService();
 
   ImageService& images() { return *images_; }
@@ -165,7 +166,7 @@ class ContainerService {
   std::string self_;
   std::unique_ptr<ImageService> images_;
   std::unique_ptr<VolumeStore> volumes_;
-  std::unique_ptr<store::Database> db_;
+  std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::ContainerRecords> records_;
   std::unique_ptr<NetworkService> networks_;
 };

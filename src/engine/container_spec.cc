@@ -426,7 +426,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   std::vector<std::string> args = TRY(command_line(opts, cfg));
   if (opts.init) {
     if (in.init_binary.empty()) return Fail(ErrorCode::Internal, "--init: the engine gave no init binary");
-    std::vector<std::string> wrapped = {std::string(kInitPath), "init", "--"};
+    std::vector<std::string> wrapped = {std::string(kInitPath), "--"};
     wrapped.insert(wrapped.end(), args.begin(), args.end());
     args = std::move(wrapped);
   }

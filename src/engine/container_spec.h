@@ -34,7 +34,7 @@ struct ContainerSpecInputs {
   std::vector<std::string> mount_sources;
   std::string hosts_path, resolv_conf_path, hostname_path;  // empty: not mounted
   std::string secrets_dir;  // host dir (on tmpfs) holding one file per secret, by name
-  std::string init_binary;  // host path of the static berth binary, used when opts.init
+  std::string init_binary;  // host path of berth-init (engine/init_binary.h), used when opts.init
   std::string cgroups_path;  // linux.cgroupsPath; empty lets the runtime pick /berth/<id>
   // The network namespace to join (--network container:X: the other's /proc/PID/ns/net);
   // empty for a new one, or none at all with --network host.

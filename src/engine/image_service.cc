@@ -18,11 +18,12 @@ Unexpected no_such_image(const std::string& image) {
 
 }  // namespace
 
-Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& options, bool tidy) {
+Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& options, bool tidy,
+                                                         std::shared_ptr<store::Database> db) {
   TRY(make_dirs(options.root, 0700));
   auto lock = TRY(FileLock::acquire(options.root + "/lock", FileLock::Mode::Shared));
   std::unique_ptr<ImageService> s(new ImageService(options, std::move(lock)));
-  s->db_ = TRY(store::Database::open(options.root + "/berth.db"));
+  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
   s->records_ = std::make_unique<store::ImageRecords>(*s->db_);
   s->content_ = TRY(image::open_local_content_store(options.root));
   s->snapshots_ = TRY(image::open_default_snapshotter(options.root));

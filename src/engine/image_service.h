@@ -89,8 +89,10 @@ class ImageService {
   // Opens (creating) the store under options.root and takes the shared store lock. With tidy,
   // and no other berth command running, it first clears what crashed commands left (half-made
   // snapshots, interrupted unpacks, stale ingests); the container verbs, which start
-  // containers and must be quick, leave that to the image verbs.
-  static Result<std::unique_ptr<ImageService>> open(const EngineOptions& options, bool tidy = true);
+  // containers and must be quick, leave that to the image verbs. db: a connection to
+  // berth.db to share (one is opened when null).
+  static Result<std::unique_ptr<ImageService>> open(const EngineOptions& options, bool tidy = true,
+                                                    std::shared_ptr<store::Database> db = nullptr);
 
   Result<PullResult> pull(const std::string& reference, const PullRequest& request);
   // Pushes name (repository[:tag]); returns the manifest digest and its size.
@@ -135,7 +137,7 @@ class ImageService {
 
   EngineOptions options_;
   FileLock lock_;
-  std::unique_ptr<store::Database> db_;
+  std::shared_ptr<store::Database> db_;
   std::unique_ptr<store::ImageRecords> records_;
   std::unique_ptr<image::ContentStore> content_;
   std::unique_ptr<image::Snapshotter> snapshots_;

@@ -30,6 +30,7 @@
 #include "engine/log_writer.h"
 #include "engine/monitor_internal.h"
 #include "engine/monitor_protocol.h"
+#include "store/database.h"
 
 namespace berth::engine {
 namespace {
@@ -547,11 +548,17 @@ int Monitor::run(UniqueFd control) {
     bool stop = stop_requested_;
     bool auto_remove = plan_.auto_remove;
     int status = in_child([&] {
-      auto r = teardown_container(options_, id_, code, oom, stop, restart_count);
+      auto db = store::Database::open(options_.root + "/berth.db");
+      if (!db) {
+        log::warn("container {}: {}", short_container_id(id_), db.error().what());
+        return 1;
+      }
+      std::shared_ptr<store::Database> shared = std::move(*db);
+      auto r = teardown_container(options_, *shared, id_, code, oom, stop, restart_count);
       if (!r) log::warn("container {}: {}", short_container_id(id_), r.error().what());
       bool restart = r && *r;
       if (!restart && auto_remove) {
-        if (auto removed = remove_container(options_, id_); !removed)
+        if (auto removed = remove_container(options_, shared, id_); !removed)
           log::warn("container {}: --rm: {}", short_container_id(id_), removed.error().what());
       }
       return restart ? kRestartStatus : 0;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@
 #include "base/unique_fd.h"
 #include "engine/container.h"
 #include "engine/engine_options.h"
+
+namespace berth::store {
+class Database;
+}  // namespace berth::store
 
 namespace berth::engine {
 
@@ -56,11 +61,12 @@ Result<void> write_container_state(const EngineOptions& options, const std::stri
 
 // In the teardown child: removes the runtime's container and the mounts, records the exit
 // (exit code, OOM), and decides whether the restart policy restarts it: true to restart.
-Result<bool> teardown_container(const EngineOptions& options, const std::string& id, int exit_code, bool oom_killed,
-                                bool stop_requested, int restart_count);
+Result<bool> teardown_container(const EngineOptions& options, store::Database& db, const std::string& id,
+                                int exit_code, bool oom_killed, bool stop_requested, int restart_count);
 
-// In a child: removes a --rm container after its end, with its anonymous volumes.
-Result<void> remove_container(const EngineOptions& options, const std::string& id);
+// In the teardown child: removes a --rm container after its end, with its anonymous volumes.
+Result<void> remove_container(const EngineOptions& options, std::shared_ptr<store::Database> db,
+                              const std::string& id);
 
 // Reads "oom_kill N" from a cgroup's memory.events (v2) or memory.oom_control (v1); 0 if none.
 int64_t read_oom_kills(const std::string& path);

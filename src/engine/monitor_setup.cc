@@ -18,6 +18,7 @@
 #include "engine/container_service.h"
 #include "engine/container_spec.h"
 #include "engine/health.h"
+#include "engine/init_binary.h"
 #include "engine/monitor_internal.h"
 #include "engine/network_join.h"
 #include "engine/network_service.h"
@@ -161,17 +162,17 @@ Result<MonitorPlan> start_container(const EngineOptions& options, const Containe
   in.resolv_conf_path = paths.dir + "/resolv.conf";
   in.hostname_path = paths.dir + "/hostname";
   in.secrets_dir = paths.secrets;
-  in.init_binary = TRY(read_link("/proc/self/exe"));
+  if (c.config.init) in.init_binary = TRY(init_binary(options.runroot));
   if (run.network.mode.starts_with("container:")) in.netns_path = TRY(shared_netns(options, run.network.mode.substr(10)));
   oci::Spec spec = TRY(build_container_spec(run, c.image_config, in));
   auto argv = TRY(command_line(run, c.image_config.config));
   TRY(check_command(paths.rootfs, argv[0], spec.process->cwd, spec.process->env));
-  TRY(write_file_atomic(paths.dir + "/config.json", oci::spec_to_json(spec), 0600));
 
   runtime::Runtime rt = paths.runtime();
   if (rt.state(c.id)) (void)rt.remove(c.id, true);
   runtime::CreateOptions create;
   create.bundle = paths.dir;
+  create.spec = &spec;
   create.terminal_master = terminal;
   // The container inherits fds 0-2 of this process while it is created.
   StdioRedirect redirect(c.config.interactive ? stdio.in : -1, stdio.out, stdio.err);
@@ -269,15 +270,14 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
   return plan;
 }
 
-Result<bool> teardown_container(const EngineOptions& options, const std::string& id, int exit_code, bool oom_killed,
-                                bool stop_requested, int restart_count) {
+Result<bool> teardown_container(const EngineOptions& options, store::Database& db, const std::string& id, int exit_code,
+                                bool oom_killed, bool stop_requested, int restart_count) {
   ContainerPaths paths(options, id);
   runtime::Runtime rt = paths.runtime();
   if (auto r = rt.remove(id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: {}", short_container_id(id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(id), r.error().what());
-  auto db = TRY(store::Database::open(options.root + "/berth.db"));
-  store::ContainerRecords records(*db);
+  store::ContainerRecords records(db);
   Container c = TRY(load_container(records, id));
   if (auto r = leave_networks(c); !r)
     log::warn("container {}: {}", short_container_id(id), r.error().what());
@@ -294,8 +294,8 @@ Result<bool> teardown_container(const EngineOptions& options, const std::string&
     }
   }
   std::string now = now_rfc3339_nano();
-  if (!restart) TRY(NetworkService(options, *db, "").detach(id));
-  TRY(update_container_state(*db, records, id, [&](ContainerState& s) {
+  if (!restart) TRY(NetworkService(options, db, "").detach(id));
+  TRY(update_container_state(db, records, id, [&](ContainerState& s) {
     if (!restart) {
       s.networks.clear();
       s.ports.clear();
@@ -310,11 +310,9 @@ Result<bool> teardown_container(const EngineOptions& options, const std::string&
   return restart;
 }
 
-Result<void> remove_container(const EngineOptions& options, const std::string& id) {
-  auto service = TRY(ContainerService::open(options));
-  auto db = TRY(store::Database::open(options.root + "/berth.db"));
-  store::ContainerRecords records(*db);
-  Container c = TRY(load_container(records, id));
+Result<void> remove_container(const EngineOptions& options, std::shared_ptr<store::Database> db, const std::string& id) {
+  auto service = TRY(ContainerService::open(options, "", std::move(db)));
+  Container c = TRY(service->get(id));
   return service->discard(c, true);
 }
 

@@ -93,11 +93,12 @@ Result<bool> make_volume_dirs(const std::string& mountpoint) {
 
 }  // namespace
 
-Result<std::unique_ptr<VolumeStore>> VolumeStore::open(const EngineOptions& options) {
+Result<std::unique_ptr<VolumeStore>> VolumeStore::open(const EngineOptions& options,
+                                                       std::shared_ptr<store::Database> db) {
   TRY(make_dirs(options.root, 0700));
   std::unique_ptr<VolumeStore> s(new VolumeStore(options));
   TRY(make_dir(s->volumes_dir(), 0700));
-  s->db_ = TRY(store::Database::open(options.root + "/berth.db"));
+  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
   return s;
 }
 

@@ -73,8 +73,9 @@ class VolumeStore {
   // Returns the IDs of the containers using a volume; empty when it is unused.
   using InUse = std::function<std::vector<std::string>(const std::string& name)>;
 
-  // Opens berth.db under options.root (creating root and root/volumes, 0700).
-  static Result<std::unique_ptr<VolumeStore>> open(const EngineOptions& options);
+  // Opens berth.db under options.root (creating root and root/volumes, 0700), or shares db.
+  static Result<std::unique_ptr<VolumeStore>> open(const EngineOptions& options,
+                                                   std::shared_ptr<store::Database> db = nullptr);
 
   // Replaces the default answer (the containers berth.db links to the volume).
   void set_in_use(InUse in_use) { in_use_ = std::move(in_use); }
@@ -113,7 +114,7 @@ class VolumeStore {
   Result<std::vector<std::string>> trash_orphans();
 
   EngineOptions options_;
-  std::unique_ptr<store::Database> db_;
+  std::shared_ptr<store::Database> db_;
   InUse in_use_;
 };
 

@@ -39,9 +39,11 @@ struct InitConfig {
   int console_fd = -1;
 };
 
-// Builds the InitConfig from a validated spec. warnings collects what is ignored.
+// Builds the InitConfig from a validated spec (seccomp_cache: see prepare_process). warnings
+// collects what is ignored.
 Result<InitConfig> prepare_init(const oci::Spec& spec, const std::string& bundle,
                                 const std::string& id, bool no_pivot,
+                                const std::string& seccomp_cache,
                                 std::vector<std::string>* warnings);
 
 // Child entry points; they never return. stage1 runs only when a user namespace is

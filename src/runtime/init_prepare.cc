@@ -24,6 +24,7 @@ std::string state_template(const oci::Spec& spec, const std::string& id, const s
 
 Result<InitConfig> prepare_init(const oci::Spec& spec, const std::string& bundle,
                                 const std::string& id, bool no_pivot,
+                                const std::string& seccomp_cache,
                                 std::vector<std::string>* warnings) {
   InitConfig c;
   c.ns = TRY(plan_namespaces(spec));
@@ -61,7 +62,7 @@ Result<InitConfig> prepare_init(const oci::Spec& spec, const std::string& bundle
   }
   c.state_creating_fmt = state_template(spec, id, bundle, "creating");
   c.state_created_fmt = state_template(spec, id, bundle, "created");
-  c.process = TRY(prepare_process(*spec.process, lx.seccomp, warnings));
+  c.process = TRY(prepare_process(*spec.process, lx.seccomp, seccomp_cache, warnings));
   // In a user namespace whose gid map the runtime could only write after denying setgroups
   // (rootless), setgroups would fail: keep the inherited (empty) list.
   if (c.ns.create_user && ::geteuid() != 0) c.process.set_groups = false;

@@ -67,6 +67,7 @@ Result<SchedAttr> sched_attr(const oci::Scheduler& s) {
 
 Result<PreparedProcess> prepare_process(const oci::Process& process,
                                         const std::optional<oci::Seccomp>& seccomp,
+                                        const std::string& seccomp_cache,
                                         std::vector<std::string>* warnings) {
   PreparedProcess p;
   if (process.args.empty()) return Fail(ErrorCode::InvalidArgument, "process.args: must not be empty");
@@ -88,7 +89,7 @@ Result<PreparedProcess> prepare_process(const oci::Process& process,
   }
   p.rlimits = TRY(resolve_rlimits(process.rlimits));
   p.no_new_privileges = process.no_new_privileges;
-  if (seccomp) p.seccomp = TRY(compile_seccomp(*seccomp));
+  if (seccomp) p.seccomp = TRY(compile_seccomp_cached(*seccomp, seccomp_cache));
   if (process.scheduler) {
     p.scheduler = TRY(sched_attr(*process.scheduler));
     p.set_scheduler = true;

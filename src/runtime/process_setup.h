@@ -15,7 +15,7 @@
 #include "runtime/capabilities.h"
 #include "runtime/child_error.h"
 #include "runtime/rlimits.h"
-#include "runtime/seccomp.h"
+#include "runtime/seccomp_cache.h"
 
 namespace berth::runtime {
 
@@ -54,9 +54,11 @@ struct PreparedProcess {
   std::optional<oci::ConsoleSize> console_size;
 };
 
-// Builds the prepared process; errors name the field under "process.".
+// Builds the prepared process; errors name the field under "process.". The seccomp program
+// comes from the cache in seccomp_cache when it has one ("" compiles it).
 Result<PreparedProcess> prepare_process(const oci::Process& process,
                                         const std::optional<oci::Seccomp>& seccomp,
+                                        const std::string& seccomp_cache,
                                         std::vector<std::string>* warnings);
 
 // Finds argv[0] in PATH the way the container will (no allocation); writes the path to out.

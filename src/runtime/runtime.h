@@ -22,10 +22,15 @@ class CgroupManager;
 struct RuntimeOptions {
   std::string root = "/run/berth/runtime";  // one directory per container
   std::string cgroup_root = "/sys/fs/cgroup";
+  // Where compiled seccomp programs are kept (runtime/seccomp_cache.h); "" compiles each time.
+  std::string seccomp_cache;
 };
 
 struct CreateOptions {
   std::string bundle;          // directory holding config.json; "" = current directory
+  // The spec itself, for a library caller that has it in memory: then the bundle's
+  // config.json is not read (and need not exist). It is validated all the same.
+  const oci::Spec* spec = nullptr;
   std::string console_socket;  // where the pty master is sent when process.terminal
   int console_socket_fd = -1;  // or an already connected socket (borrowed)
   // Without either, a terminal's pty master is returned here (when set) instead of refused.

@@ -84,12 +84,14 @@ Runtime::Runtime(RuntimeOptions options) : options_(std::move(options)) {}
 Result<oci::State> Runtime::create(const std::string& id, const CreateOptions& opts) {
   TRY(validate_container_id(id));
   std::string bundle = absolute_path(opts.bundle.empty() ? "." : opts.bundle);
-  oci::Spec spec = TRY(oci::load_spec(bundle));
+  std::optional<oci::Spec> loaded;
+  if (!opts.spec) loaded = TRY(oci::load_spec(bundle));
+  const oci::Spec& spec = opts.spec ? *opts.spec : *loaded;
   TRY(oci::validate_spec(spec));
   if (!spec.process) return Fail(ErrorCode::InvalidArgument, "config.json: process: required to create a container");
   std::vector<std::string> warnings;
   log::debug("create {}: config read and validated", id);
-  InitConfig cfg = TRY(prepare_init(spec, bundle, id, opts.no_pivot, &warnings));
+  InitConfig cfg = TRY(prepare_init(spec, bundle, id, opts.no_pivot, options_.seccomp_cache, &warnings));
   for (const auto& w : warnings) log::warn("{}", w);
   log::debug("create {}: setup planned", id);
 

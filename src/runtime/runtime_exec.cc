@@ -86,7 +86,7 @@ Result<int> Runtime::exec(const std::string& id, const ExecOptions& opts) {
   oci::Spec spec = TRY(config(id));
   std::vector<std::string> warnings;
   std::optional<oci::Seccomp> seccomp = spec.linux ? spec.linux->seccomp : std::nullopt;
-  PreparedProcess proc = TRY(prepare_process(opts.process, seccomp, &warnings));
+  PreparedProcess proc = TRY(prepare_process(opts.process, seccomp, options_.seccomp_cache, &warnings));
   for (const auto& w : warnings) log::warn("{}", w);
 
   pid_t init = record.state.pid;

@@ -80,7 +80,7 @@ TEST_F(ContainerSpecTest, SecureDefaults) {
   auto s = build();
   ASSERT_TRUE(s.has_value()) << err(s);
   const oci::Process& p = *s->process;
-  EXPECT_EQ(p.args, (std::vector<std::string>{"/run/berth-init", "init", "--",
+  EXPECT_EQ(p.args, (std::vector<std::string>{"/run/berth-init", "--",
                                               "/docker-entrypoint.sh", "serve", "--port", "80"}));
   EXPECT_EQ(p.cwd, "/");
   EXPECT_FALSE(p.terminal);
@@ -181,7 +181,7 @@ TEST_F(ContainerSpecTest, CommandEnvWorkdirOverrides) {
   auto s = build();
   ASSERT_TRUE(s.has_value()) << err(s);
   // --entrypoint resets the image CMD.
-  EXPECT_EQ(s->process->args, (std::vector<std::string>{"/run/berth-init", "init", "--", "/bin/sh"}));
+  EXPECT_EQ(s->process->args, (std::vector<std::string>{"/run/berth-init", "--", "/bin/sh"}));
 
   opts_.entrypoint.reset();
   opts_.command = {"echo", "hi"};

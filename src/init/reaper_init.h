@@ -1,10 +1,10 @@
-// The container's PID 1 (`berth init`, on by default, --init=false turns it off): starts
+// The container's PID 1 (`/run/berth-init`, on by default, --init=false turns it off): starts
 // the command as its only child, forwards every catchable signal to it, reaps every zombie
 // (orphans re-parented to it included) and exits with the command's status, so a shell-form
 // CMD stops on SIGTERM at once and zombies never pile up.
 #pragma once
 
-namespace berth::runtime {
+namespace berth::init {
 
 // argv: the command and its arguments, null-terminated (argv[0] looked up in PATH).
 // Returns the exit code for the init: the command's exit status, 128+N when signal N killed
@@ -12,4 +12,4 @@ namespace berth::runtime {
 // becomes a child subreaper so that orphans are still reaped.
 int run_reaper_init(char** argv);
 
-}  // namespace berth::runtime
+}  // namespace berth::init

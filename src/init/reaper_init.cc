@@ -1,7 +1,7 @@
 // berth's init: fork the command, then wait for signals with every signal blocked (a
 // blocked signal reaches PID 1 of a pid namespace even without a handler), forwarding them
 // to the command and reaping children on SIGCHLD.
-#include "runtime/reaper_init.h"
+#include "init/reaper_init.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 
 #include <cstdio>
 
-namespace berth::runtime {
+namespace berth::init {
 
 namespace {
 
@@ -33,7 +33,7 @@ bool forwarded(int sig) {
 
 int run_reaper_init(char** argv) {
   if (argv == nullptr || argv[0] == nullptr) {
-    std::fprintf(stderr, "berth init: no command given\n");
+    std::fprintf(stderr, "berth-init: no command given\n");
     return 127;
   }
   if (::getpid() != 1) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -44,7 +44,7 @@ int run_reaper_init(char** argv) {
 
   pid_t child = ::fork();
   if (child < 0) {
-    std::fprintf(stderr, "berth init: fork: %s\n", ::strerror(errno));
+    std::fprintf(stderr, "berth-init: fork: %s\n", ::strerror(errno));
     return 126;
   }
   if (child == 0) {
@@ -52,7 +52,7 @@ int run_reaper_init(char** argv) {
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     ::execvp(argv[0], argv);
     int err = errno;
-    std::fprintf(stderr, "berth init: exec %s: %s\n", argv[0], ::strerror(err));
+    std::fprintf(stderr, "berth-init: exec %s: %s\n", argv[0], ::strerror(err));
     ::_exit(err == ENOENT ? 127 : 126);
   }
 
@@ -61,7 +61,7 @@ int run_reaper_init(char** argv) {
     int sig = ::sigwaitinfo(&all, &info);
     if (sig < 0) {
       if (errno == EINTR) continue;
-      std::fprintf(stderr, "berth init: sigwaitinfo: %s\n", ::strerror(errno));
+      std::fprintf(stderr, "berth-init: sigwaitinfo: %s\n", ::strerror(errno));
       return 1;
     }
     if (sig != SIGCHLD) {
@@ -78,4 +78,4 @@ int run_reaper_init(char** argv) {
   }
 }
 
-}  // namespace berth::runtime
+}  // namespace berth::init
