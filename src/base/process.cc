@@ -137,24 +137,26 @@ Result<void> spawn_detached(const std::vector<std::string>& args, const std::vec
   std::vector<char*> argv;
   for (auto& a : copy) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = ::fork();
+  // Copies above every target, so that dup2 onto 3 + i never clobbers a source (and makes a
+  // copy without close-on-exec); made here, as the children below may not allocate.
+  int base = 3 + static_cast<int>(keep.size()) + 10;
+  std::vector<UniqueFd> high;
+  for (int fd : keep) {
+    high.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, base));
+    if (!high.back()) return FailErrno(errno, "spawn {}: dup", args.at(0));
+  }
+  // vfork twice (the middle process starts a session and exits at once): no copy of this
+  // process's page tables, which on these VMs costs a millisecond or more per fork. Both
+  // children only make syscalls before exec or _exit.
+  pid_t pid = ::vfork();
   if (pid < 0) return FailErrno(errno, "fork {}", args.at(0));
   if (pid == 0) {
     ::setsid();
-    pid_t grandchild = ::fork();
+    pid_t grandchild = ::vfork();
     if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
-    // Copies above every target first, so that dup2 onto 3 + i never clobbers a source and
-    // always makes a copy without close-on-exec.
-    int base = 3 + static_cast<int>(keep.size()) + 10;
-    std::vector<int> high;
-    for (int fd : keep) {
-      int h = ::fcntl(fd, F_DUPFD, base);
-      if (h < 0) ::_exit(127);
-      high.push_back(h);
-    }
     if (::dup2(null_fd.get(), 0) < 0 || ::dup2(null_fd.get(), 1) < 0 || ::dup2(log_fd.get(), 2) < 0) ::_exit(127);
     for (size_t i = 0; i < high.size(); ++i) {
-      if (::dup2(high[i], 3 + static_cast<int>(i)) < 0) ::_exit(127);
+      if (::dup2(high[i].get(), 3 + static_cast<int>(i)) < 0) ::_exit(127);
     }
     ::close_range(3 + keep.size(), ~0U, 0);
     ::execv(argv[0], argv.data());

@@ -338,26 +338,34 @@ Result<void> ContainerService::remove(const std::string& ref, bool force, bool r
 }
 
 Result<void> ContainerService::discard(const Container& c, bool remove_volumes) {
-  // The row goes first: a crash after it leaves files without a row, which open() sweeps.
+  // The row goes first: a crash after it leaves files without a row, which prune sweeps.
+  TRY(forget(c, remove_volumes));
+  return remove_files(c.id);
+}
+
+Result<void> ContainerService::forget(const Container& c, bool remove_volumes) {
   TRY(records_->remove(c.id));
-  ContainerPaths paths(options_, c.id);
-  runtime::Runtime rt = paths.runtime();
-  if (auto r = rt.remove(c.id, true); !r && r.error().code() != ErrorCode::NotFound)
-    log::warn("container {}: {}", short_container_id(c.id), r.error().what());
-  TRY(unmount_container_files(paths));
-  ::rmdir(paths.run_dir.c_str());
-  if (auto r = images_->snapshots().remove(snapshot_key(c.id)); !r && r.error().code() != ErrorCode::NotFound)
-    return Err(r.error().context("remove the container's filesystem"));
-  TRY(remove_all(paths.dir));
-  if (remove_volumes) {
-    for (const auto& m : c.mounts) {
-      if (m.volume.empty()) continue;
-      auto v = volumes_->get(m.volume);
-      if (!v || !v->anonymous()) continue;
-      if (auto r = volumes_->remove(m.volume, true); !r) log::warn("remove volume {}: {}", m.volume, r.error().what());
-    }
+  if (!remove_volumes) return {};
+  // Mounted only in the container's own mount namespace, which died with it.
+  for (const auto& m : c.mounts) {
+    if (m.volume.empty()) continue;
+    auto v = volumes_->get(m.volume);
+    if (!v || !v->anonymous()) continue;
+    if (auto r = volumes_->remove(m.volume, true); !r) log::warn("remove volume {}: {}", m.volume, r.error().what());
   }
   return {};
+}
+
+Result<void> ContainerService::remove_files(const std::string& id) {
+  ContainerPaths paths(options_, id);
+  runtime::Runtime rt = paths.runtime();
+  if (auto r = rt.remove(id, true); !r && r.error().code() != ErrorCode::NotFound)
+    log::warn("container {}: {}", short_container_id(id), r.error().what());
+  TRY(unmount_container_files(paths));
+  ::rmdir(paths.run_dir.c_str());
+  if (auto r = images_->snapshots().remove(snapshot_key(id)); !r && r.error().code() != ErrorCode::NotFound)
+    return Err(r.error().context("remove the container's filesystem"));
+  return remove_all(paths.dir);
 }
 
 Result<PruneResult> ContainerService::prune() {
@@ -400,9 +408,7 @@ void ContainerService::sweep_orphans() {
     ContainerPaths paths(options_, id);
     auto lock = try_lock_monitor(paths.lock, LOCK_EX);
     if (!lock) continue;
-    (void)unmount_container_files(paths);
-    (void)images_->snapshots().remove(snapshot_key(id));
-    (void)remove_all(paths.dir);
+    if (auto r = remove_files(id); !r) log::warn("container {}: {}", short_container_id(id), r.error().what());
   }
 }
 

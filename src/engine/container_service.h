@@ -130,8 +130,14 @@ class ContainerService {
   // Removes every stopped container (and sweeps what crashed commands left).
   Result<PruneResult> prune();
   // Removes a stopped container's record, filesystem and files; the caller holds its monitor
-  // lock (rm, prune, and the monitor of a --rm container).
+  // lock (rm, prune, and the monitor of a --rm container). forget, then remove_files.
   Result<void> discard(const Container& c, bool remove_volumes);
+  // discard's first half: the record and (remove_volumes) its anonymous volumes. From here on
+  // no command sees the container; what is left is files a crash leaves to sweep_orphans.
+  Result<void> forget(const Container& c, bool remove_volumes);
+  // discard's second half, for a container without a record: the runtime's state and cgroup,
+  // the mounts, the writable layer and the directory.
+  Result<void> remove_files(const std::string& id);
 
   // Resolves a full ID, a name (with or without "/"), or a unique ID prefix.
   // NotFound: "No such container: X".

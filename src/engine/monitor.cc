@@ -25,6 +25,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "engine/container_internal.h"
+#include "engine/container_service.h"
 #include "engine/health.h"
 #include "engine/log_file.h"
 #include "engine/log_writer.h"
@@ -116,8 +117,8 @@ void trim_resident_code(const std::string& self) {
 
 class Monitor {
  public:
-  Monitor(EngineOptions options, std::string id)
-      : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_) {}
+  Monitor(EngineOptions options, std::string id, std::vector<UniqueFd> reservations)
+      : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_), reservations_(std::move(reservations)) {}
 
   int run(UniqueFd control);
 
@@ -140,6 +141,7 @@ class Monitor {
   EngineOptions options_;
   std::string id_;
   ContainerPaths paths_;
+  std::vector<UniqueFd> reservations_;  // sockets holding the published host ports
   std::string self_;
   UniqueFd lock_, signals_, listen_;
   std::vector<Client> clients_;
@@ -547,26 +549,44 @@ int Monitor::run(UniqueFd control) {
     int code = exit_code_;
     bool stop = stop_requested_;
     bool auto_remove = plan_.auto_remove;
-    int status = in_child([&] {
+    // Without a restart policy this is the monitor's last work: it runs here, sparing a fork
+    // (the monitor's size no longer matters). Otherwise in a child, as the monitor lives on.
+    bool last = plan_.restart.name == RestartName::No;
+    std::unique_ptr<ContainerService> removing;
+    auto teardown = [&] {
       auto db = store::Database::open(options_.root + "/berth.db");
       if (!db) {
         log::warn("container {}: {}", short_container_id(id_), db.error().what());
         return 1;
       }
       std::shared_ptr<store::Database> shared = std::move(*db);
+      // A --rm container's files go after its exit is told (below): it is gone for every
+      // command once its record is.
+      if (!(last && auto_remove)) release_container_files(options_, id_);
       auto r = teardown_container(options_, *shared, id_, code, oom, stop, restart_count);
       if (!r) log::warn("container {}: {}", short_container_id(id_), r.error().what());
       bool restart = r && *r;
       if (!restart && auto_remove) {
-        if (auto removed = remove_container(options_, shared, id_); !removed)
-          log::warn("container {}: --rm: {}", short_container_id(id_), removed.error().what());
+        auto forgotten = forget_container(options_, shared, id_);
+        if (forgotten) removing = std::move(*forgotten);
+        else log::warn("container {}: --rm: {}", short_container_id(id_), forgotten.error().what());
+        // In a child (a restart policy with --rm, which the CLI refuses): no later step here.
+        if (removing && !last) (void)removing->remove_files(id_);
       }
       return restart ? kRestartStatus : 0;
-    });
+    };
+    int status = last ? teardown() : in_child(teardown);
     bool restart = status == kRestartStatus;
+    // The next container may want these host ports as soon as this one's exit is known.
+    if (!restart) reservations_.clear();
     tell_clients(fmt::format("exit {}", code));
     clients_.clear();
     init_ = 0;
+    if (removing) {
+      if (auto r = removing->remove_files(id_); !r) log::warn("container {}: --rm: {}", short_container_id(id_), r.error().what());
+    } else if (auto_remove && last) {
+      release_container_files(options_, id_);  // forgetting it failed: at least no mount stays
+    }
     if (!restart) return 0;
     // Docker's backoff: 100 ms, doubled on each restart up to a minute, reset once the
     // container ran for 10 s.
@@ -592,10 +612,12 @@ int Monitor::run(UniqueFd control) {
 int run_monitor(const EngineOptions& options, const std::string& id, int control_fd) {
   // The descriptors after the control socket reserve the container's published ports: held
   // until the monitor exits, never inherited by what it execs.
+  std::vector<UniqueFd> reservations;
   for (int fd = control_fd + 1; fd < control_fd + 1 + 1024; ++fd) {
     if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno == EBADF) break;
+    reservations.emplace_back(fd);
   }
-  Monitor monitor(options, id);
+  Monitor monitor(options, id, std::move(reservations));
   return monitor.run(UniqueFd(control_fd));
 }
 

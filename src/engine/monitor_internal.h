@@ -21,6 +21,10 @@ class Database;
 }  // namespace berth::store
 
 namespace berth::engine {
+class ContainerService;
+}  // namespace berth::engine
+
+namespace berth::engine {
 
 // What the setup child tells the loop about the container it started.
 struct MonitorPlan {
@@ -59,14 +63,18 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
 Result<void> write_container_state(const EngineOptions& options, const std::string& id,
                                    const std::function<void(ContainerState&)>& change);
 
-// In the teardown child: removes the runtime's container and the mounts, records the exit
-// (exit code, OOM), and decides whether the restart policy restarts it: true to restart.
+// After the container's end: removes the runtime's container (its cgroup) and the mounts.
+void release_container_files(const EngineOptions& options, const std::string& id);
+
+// After the container's end: records the exit (exit code, OOM), leaves its networks, and
+// decides whether the restart policy restarts it: true to restart.
 Result<bool> teardown_container(const EngineOptions& options, store::Database& db, const std::string& id,
                                 int exit_code, bool oom_killed, bool stop_requested, int restart_count);
 
-// In the teardown child: removes a --rm container after its end, with its anonymous volumes.
-Result<void> remove_container(const EngineOptions& options, std::shared_ptr<store::Database> db,
-                              const std::string& id);
+// After a --rm container's end (and teardown_container): removes its record and anonymous
+// volumes, and returns the service whose remove_files removes the rest.
+Result<std::unique_ptr<ContainerService>> forget_container(const EngineOptions& options,
+                                                           std::shared_ptr<store::Database> db, const std::string& id);
 
 // Reads "oom_kill N" from a cgroup's memory.events (v2) or memory.oom_control (v1); 0 if none.
 int64_t read_oom_kills(const std::string& path);

@@ -270,13 +270,16 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
   return plan;
 }
 
-Result<bool> teardown_container(const EngineOptions& options, store::Database& db, const std::string& id, int exit_code,
-                                bool oom_killed, bool stop_requested, int restart_count) {
+void release_container_files(const EngineOptions& options, const std::string& id) {
   ContainerPaths paths(options, id);
   runtime::Runtime rt = paths.runtime();
   if (auto r = rt.remove(id, true); !r && r.error().code() != ErrorCode::NotFound)
     log::warn("container {}: {}", short_container_id(id), r.error().what());
   if (auto r = unmount_container_files(paths); !r) log::warn("container {}: {}", short_container_id(id), r.error().what());
+}
+
+Result<bool> teardown_container(const EngineOptions& options, store::Database& db, const std::string& id, int exit_code,
+                                bool oom_killed, bool stop_requested, int restart_count) {
   store::ContainerRecords records(db);
   Container c = TRY(load_container(records, id));
   if (auto r = leave_networks(c); !r)
@@ -310,10 +313,12 @@ Result<bool> teardown_container(const EngineOptions& options, store::Database& d
   return restart;
 }
 
-Result<void> remove_container(const EngineOptions& options, std::shared_ptr<store::Database> db, const std::string& id) {
+Result<std::unique_ptr<ContainerService>> forget_container(const EngineOptions& options,
+                                                           std::shared_ptr<store::Database> db, const std::string& id) {
   auto service = TRY(ContainerService::open(options, "", std::move(db)));
   Container c = TRY(service->get(id));
-  return service->discard(c, true);
+  TRY(service->forget(c, true));
+  return service;
 }
 
 }  // namespace berth::engine
