@@ -109,18 +109,24 @@ void run_start(EngineGlobals& g, const StartFlags& flags) {
 
 }  // namespace
 
+void add_run_verb(CLI::App& parent, EngineGlobals& g) {
+  auto flags = std::make_shared<RunFlags>();
+  auto* run = parent.add_subcommand("run", "Create and run a new container from an image");
+  add_run_flags(*run, *flags, true);
+  run->callback([&g, flags, run] { run_run(g, *flags, *run); });
+}
+
+void add_create_verb(CLI::App& parent, EngineGlobals& g) {
+  auto flags = std::make_shared<RunFlags>();
+  auto* create = parent.add_subcommand("create", "Create a new container");
+  add_run_flags(*create, *flags, false);
+  create->callback([&g, flags, create] { run_create(g, *flags, *create); });
+}
+
 void add_run(CLI::App& app, CLI::App& container, EngineGlobals& g) {
   for (CLI::App* parent : {&app, &container}) {
-    auto flags = std::make_shared<RunFlags>();
-    auto* run = parent->add_subcommand("run", "Create and run a new container from an image");
-    add_run_flags(*run, *flags, true);
-    run->callback([&g, flags, run] { run_run(g, *flags, *run); });
-
-    auto cflags = std::make_shared<RunFlags>();
-    auto* create = parent->add_subcommand("create", "Create a new container");
-    add_run_flags(*create, *cflags, false);
-    create->callback([&g, cflags, create] { run_create(g, *cflags, *create); });
-
+    add_run_verb(*parent, g);
+    add_create_verb(*parent, g);
     auto sflags = std::make_shared<StartFlags>();
     auto* start = parent->add_subcommand("start", "Start one or more stopped containers");
     start->add_flag("-a,--attach", sflags->attach, "Attach STDOUT/STDERR and forward signals");

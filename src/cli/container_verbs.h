@@ -9,6 +9,8 @@
 namespace berth::cli {
 
 void add_run(CLI::App& app, CLI::App& container, EngineGlobals& g);          // run, create, start
+void add_run_verb(CLI::App& parent, EngineGlobals& g);                        // run alone
+void add_create_verb(CLI::App& parent, EngineGlobals& g);                     // create alone
 void add_stop(CLI::App& app, CLI::App& container, EngineGlobals& g);         // stop, kill, restart, rm, pause, unpause, rename, wait, prune
 void add_ps(CLI::App& app, CLI::App& container, EngineGlobals& g);           // ps, container ls
 void add_logs(CLI::App& app, CLI::App& container, EngineGlobals& g);         // logs

@@ -143,7 +143,7 @@ void add_engine_commands(CLI::App& app, EngineGlobals& g, std::string_view verb)
   if (is("secret")) add_secret(app, g);
   if (is("volume")) add_volume(app, g);
   if (is("network")) add_network(app, g);
-  if (wanted(kContainerVerbs)) add_container_commands(app, g);
+  if (wanted(kContainerVerbs)) add_container_commands(app, g, verb);
 }
 
 }  // namespace berth::cli

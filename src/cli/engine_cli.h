@@ -70,6 +70,6 @@ void add_secret(CLI::App& app, EngineGlobals& g);
 void add_volume(CLI::App& app, EngineGlobals& g);
 void add_network(CLI::App& app, EngineGlobals& g);
 void add_build(CLI::App& app, CLI::App& image, EngineGlobals& g);
-void add_container_commands(CLI::App& app, EngineGlobals& g);
+void add_container_commands(CLI::App& app, EngineGlobals& g, std::string_view verb);
 
 }  // namespace berth::cli
