@@ -162,7 +162,9 @@ class Monitor {
   Clock::time_point probe_deadline_;
   bool probe_timed_out_ = false;
   bool trimmed_ = false;  // nothing touched since the last trim_resident_code
-  Clock::time_point last_trim_{};
+  // The first trim waits a trim interval too: reading smaps takes milliseconds, which a
+  // container that ends at once (run --rm) would wait for.
+  Clock::time_point last_trim_ = Clock::now();
 };
 
 bool Monitor::handle_client_message(Client& client) {
