@@ -20,9 +20,11 @@
 #include "engine/container_service.h"
 #include "engine/container_spec.h"
 #include "engine/container_user.h"
+#include "engine/monitor_internal.h"
 #include "engine/monitor_protocol.h"
 #include "runtime/console.h"
 #include "runtime/runtime.h"
+#include "store/container_records.h"
 #include "runtime/tty_proxy.h"
 
 namespace berth::engine {
@@ -106,7 +108,6 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
   UniqueFd ours(sp[0]), theirs(sp[1]);
-  TRY(send_streams(ours.get(), attach));
   ContainerPaths paths(options_, c.id);
   std::string what = fmt::format("start container {}", short_container_id(c.id));
   ContainerNetworking net = TRY_CTX(what, networks_->attach(c, paths.dir));
@@ -115,6 +116,11 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
     s.networks = net.endpoints;
     s.ports = net.ports;
   }));
+  // The monitor's setup starts from this record rather than reading berth.db first (which it
+  // still does if the record is too large for one message).
+  if (auto record = records_->get(c.id); record && *record)
+    (void)send_message(ours.get(), "container " + encode_record(**record));
+  TRY(send_streams(ours.get(), attach));
   TRY(spawn_monitor(self_, options_, c.id, theirs.get(), net.port_reservations, paths.dir + "/monitor.log"));
   theirs.reset();
   net.port_reservations.clear();

@@ -145,6 +145,7 @@ class Monitor {
   std::string self_;
   UniqueFd lock_, signals_, listen_;
   std::vector<Client> clients_;
+  std::string record_;  // the container's record as the starting client sent it
   MonitorPlan plan_;
   std::optional<LogWriter> log_;
   UniqueFd out_, err_, in_, master_;
@@ -175,6 +176,7 @@ bool Monitor::handle_client_message(Client& client) {
   if (verb == "stdin") client.in = std::move(msg.fd);
   else if (verb == "stdout") client.out = std::move(msg.fd);
   else if (verb == "stderr") client.err = std::move(msg.fd);
+  else if (verb == "container" && !init_) record_ = std::string(std::string_view(msg.text).substr(10));
   else if (verb == "go") {
     client.ready = true;
     if (client.in) set_nonblocking(client.in.get());
@@ -229,7 +231,7 @@ bool Monitor::start_container(int restart_count) {
   in_child([&]() -> int {
     reply.reset();
     UniqueFd master;
-    auto plan = setup_container(options_, id_, stdio, restart_count, &master);
+    auto plan = setup_container(options_, id_, stdio, restart_count, &master, record_.empty() ? nullptr : &record_);
     if (!plan) {
       const Error& e = plan.error();
       int err_no = e.sys_errno() ? e.sys_errno() : 0;
@@ -253,6 +255,7 @@ bool Monitor::start_container(int restart_count) {
     return false;
   }
   plan_ = std::move(*plan);
+  record_.clear();  // restarts read berth.db: the record may have changed since
   init_ = plan_.pid;
   init_done_ = false;
   started_ = Clock::now();

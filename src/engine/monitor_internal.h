@@ -18,6 +18,7 @@
 
 namespace berth::store {
 class Database;
+struct ContainerRecord;
 }  // namespace berth::store
 
 namespace berth::engine {
@@ -45,6 +46,12 @@ struct MonitorPlan {
 std::string encode_plan(const MonitorPlan& plan);
 Result<MonitorPlan> decode_plan(std::string_view text);
 
+// The container's record as start read it, sent to the monitor so that the first setup need
+// not read berth.db before the container runs: its fields one a line (none holds a newline:
+// names and IDs are validated, the JSON is compact).
+std::string encode_record(const store::ContainerRecord& record);
+Result<store::ContainerRecord> decode_record(std::string_view text);
+
 // The streams the container gets: pipe ends made by the loop (or -1).
 struct ContainerStdio {
   int in = -1;   // read end of the stdin pipe (used with -i, else /dev/null)
@@ -56,8 +63,9 @@ struct ContainerStdio {
 // starts the container with stdio, records it as running (restart_count given), and returns
 // the plan. terminal receives the pty master for a tty container. On failure everything it
 // made is undone and the container's state records the error.
+// record: the container as the client sent it (encode_record), or null to read berth.db.
 Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal);
+                                    int restart_count, UniqueFd* terminal, const std::string* record);
 
 // In a writer child: applies change to the container's state in one transaction.
 Result<void> write_container_state(const EngineOptions& options, const std::string& id,

@@ -2,6 +2,7 @@
 // healthcheck's arguments with '%' and newlines escaped.
 #include "base/strings.h"
 #include "engine/monitor_internal.h"
+#include "store/container_records.h"
 
 namespace berth::engine {
 namespace {
@@ -38,6 +39,23 @@ std::string encode_plan(const MonitorPlan& p) {
       p.health_start_interval, p.health_retries, p.oom_before, escape(p.oom_events));
   for (const auto& a : p.health_argv) out += "health_arg=" + escape(a) + "\n";
   return out;
+}
+
+std::string encode_record(const store::ContainerRecord& r) {
+  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", r.id, r.name, r.image_id, r.created, r.state, r.config);
+}
+
+Result<store::ContainerRecord> decode_record(std::string_view text) {
+  auto lines = split(text, '\n');
+  if (lines.size() != 6 || lines[0].empty()) return Fail(ErrorCode::Internal, "container record: {} lines, not 6", lines.size());
+  store::ContainerRecord r;
+  r.id = lines[0];
+  r.name = lines[1];
+  r.image_id = lines[2];
+  r.created = lines[3];
+  r.state = lines[4];
+  r.config = lines[5];
+  return r;
 }
 
 Result<MonitorPlan> decode_plan(std::string_view text) {

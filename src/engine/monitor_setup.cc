@@ -232,11 +232,26 @@ Result<void> write_container_state(const EngineOptions& options, const std::stri
 }
 
 Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal) {
-  auto db = TRY(store::Database::open(options.root + "/berth.db"));
-  store::ContainerRecords records(*db);
-  Container c = TRY(load_container(records, id));
+                                    int restart_count, UniqueFd* terminal, const std::string* record) {
+  std::optional<Container> given;
+  if (record) {
+    auto r = decode_record(*record);
+    if (!r) log::warn("container {}: {}", short_container_id(id), r.error().what());
+    else if (r->id == id) {
+      if (auto c = container_from_record(*r)) given = std::move(*c);
+    }
+  }
+  // With the record given, berth.db is opened once the container runs: off its start's path.
+  std::unique_ptr<store::Database> db;
+  if (!given) {
+    db = TRY(store::Database::open(options.root + "/berth.db"));
+    store::ContainerRecords records(*db);
+    given = TRY(load_container(records, id));
+  }
+  const Container& c = *given;
   auto plan = start_container(options, c, stdio, terminal);
+  if (!db) db = TRY(store::Database::open(options.root + "/berth.db"));
+  store::ContainerRecords records(*db);
   std::string now = now_rfc3339_nano();
   if (!plan) {
     Error e = plan.error();
