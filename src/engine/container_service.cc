@@ -121,7 +121,7 @@ Result<std::unique_ptr<ContainerService>> ContainerService::open(const EngineOpt
                                                                  std::shared_ptr<store::Database> db) {
   if (self.empty()) self = TRY_CTX("find the berth binary", read_link("/proc/self/exe"));
   std::unique_ptr<ContainerService> s(new ContainerService(options, std::move(self)));
-  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
+  s->db_ = TRY(store::Database::shared(std::move(db), options.root + "/berth.db"));
   s->images_ = TRY(ImageService::open(options, false, s->db_));
   s->volumes_ = TRY(VolumeStore::open(options, s->db_));
   s->records_ = std::make_unique<store::ContainerRecords>(*s->db_);

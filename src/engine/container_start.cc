@@ -24,8 +24,8 @@
 #include "engine/monitor_protocol.h"
 #include "runtime/console.h"
 #include "runtime/runtime.h"
-#include "store/container_records.h"
 #include "runtime/tty_proxy.h"
+#include "store/container_records.h"
 
 namespace berth::engine {
 namespace {

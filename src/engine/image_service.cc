@@ -23,7 +23,7 @@ Result<std::unique_ptr<ImageService>> ImageService::open(const EngineOptions& op
   TRY(make_dirs(options.root, 0700));
   auto lock = TRY(FileLock::acquire(options.root + "/lock", FileLock::Mode::Shared));
   std::unique_ptr<ImageService> s(new ImageService(options, std::move(lock)));
-  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
+  s->db_ = TRY(store::Database::shared(std::move(db), options.root + "/berth.db"));
   s->records_ = std::make_unique<store::ImageRecords>(*s->db_);
   s->content_ = TRY(image::open_local_content_store(options.root));
   s->snapshots_ = TRY(image::open_default_snapshotter(options.root));

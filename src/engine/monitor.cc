@@ -176,7 +176,7 @@ bool Monitor::handle_client_message(Client& client) {
   if (verb == "stdin") client.in = std::move(msg.fd);
   else if (verb == "stdout") client.out = std::move(msg.fd);
   else if (verb == "stderr") client.err = std::move(msg.fd);
-  else if (verb == "container" && !init_) record_ = std::string(std::string_view(msg.text).substr(10));
+  else if (verb == "container" && !init_) record_ = msg.text.substr(verb.size() + 1);
   else if (verb == "go") {
     client.ready = true;
     if (client.in) set_nonblocking(client.in.get());
@@ -557,26 +557,25 @@ int Monitor::run(UniqueFd control) {
     // Without a restart policy this is the monitor's last work: it runs here, sparing a fork
     // (the monitor's size no longer matters). Otherwise in a child, as the monitor lives on.
     bool last = plan_.restart.name == RestartName::No;
+    // A --rm container's files go after its exit is told (below): it is gone for every command
+    // once its record is. Only here, where there is a "below".
+    bool files_after_exit = last && auto_remove;
     std::unique_ptr<ContainerService> removing;
     auto teardown = [&] {
-      auto db = store::Database::open(options_.root + "/berth.db");
+      auto db = store::Database::shared(nullptr, options_.root + "/berth.db");
       if (!db) {
         log::warn("container {}: {}", short_container_id(id_), db.error().what());
         return 1;
       }
-      std::shared_ptr<store::Database> shared = std::move(*db);
-      // A --rm container's files go after its exit is told (below): it is gone for every
-      // command once its record is.
-      if (!(last && auto_remove)) release_container_files(options_, id_);
-      auto r = teardown_container(options_, *shared, id_, code, oom, stop, restart_count);
+      if (!files_after_exit) release_container_files(options_, id_);
+      auto r = teardown_container(options_, **db, id_, code, oom, stop, restart_count);
       if (!r) log::warn("container {}: {}", short_container_id(id_), r.error().what());
       bool restart = r && *r;
       if (!restart && auto_remove) {
-        auto forgotten = forget_container(options_, shared, id_);
+        auto forgotten = forget_container(options_, *db, id_);
         if (forgotten) removing = std::move(*forgotten);
         else log::warn("container {}: --rm: {}", short_container_id(id_), forgotten.error().what());
-        // In a child (a restart policy with --rm, which the CLI refuses): no later step here.
-        if (removing && !last) (void)removing->remove_files(id_);
+        if (removing && !files_after_exit) (void)removing->remove_files(id_);
       }
       return restart ? kRestartStatus : 0;
     };
@@ -587,9 +586,9 @@ int Monitor::run(UniqueFd control) {
     tell_clients(fmt::format("exit {}", code));
     clients_.clear();
     init_ = 0;
-    if (removing) {
+    if (files_after_exit && removing) {
       if (auto r = removing->remove_files(id_); !r) log::warn("container {}: --rm: {}", short_container_id(id_), r.error().what());
-    } else if (auto_remove && last) {
+    } else if (files_after_exit) {
       release_container_files(options_, id_);  // forgetting it failed: at least no mount stays
     }
     if (!restart) return 0;

@@ -98,7 +98,7 @@ Result<std::unique_ptr<VolumeStore>> VolumeStore::open(const EngineOptions& opti
   TRY(make_dirs(options.root, 0700));
   std::unique_ptr<VolumeStore> s(new VolumeStore(options));
   TRY(make_dir(s->volumes_dir(), 0700));
-  s->db_ = db ? std::move(db) : std::shared_ptr<store::Database>(TRY(store::Database::open(options.root + "/berth.db")));
+  s->db_ = TRY(store::Database::shared(std::move(db), options.root + "/berth.db"));
   return s;
 }
 

@@ -309,6 +309,8 @@ Result<Spec> parse_spec(std::string_view json);
 Result<Spec> load_spec(const std::string& bundle_dir);
 // Serialises a spec back to config.json text (2-space indented), omitting absent fields.
 std::string spec_to_json(const Spec& spec);
+// linux.seccomp alone, as compact JSON in the same form.
+std::string seccomp_to_json(const Seccomp& seccomp);
 // Parses a process.json (the "process" object alone), as `runtime exec --process` takes.
 Result<Process> parse_process(std::string_view json);
 

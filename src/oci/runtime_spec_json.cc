@@ -661,6 +661,10 @@ static OJson write(const Linux& v) {
   return o;
 }
 
+std::string seccomp_to_json(const Seccomp& seccomp) {
+  return write(seccomp).dump(-1, ' ', false, OJson::error_handler_t::replace);
+}
+
 std::string spec_to_json(const Spec& spec) {
   OJson o{{"ociVersion", spec.oci_version}};
   put(o, "process", spec.process);

@@ -22,52 +22,15 @@ struct Header {
   uint32_t reserved;
 };
 
-// Every field, each preceded by its length, so that no two profiles write the same text.
-class KeyWriter {
- public:
-  void add(std::string_view s) {
-    text_ += std::to_string(s.size());
-    text_ += ':';
-    text_ += s;
-  }
-  void add(uint64_t n) { add(std::string_view(std::to_string(n))); }
-  void add(const std::optional<uint32_t>& n) { add(n ? std::to_string(*n) : std::string("-")); }
-  template <class T, class F>
-  void add_list(const std::vector<T>& items, F&& each) {
-    add(items.size());
-    for (const auto& item : items) each(item);
-  }
-  std::string take() { return std::move(text_); }
-
- private:
-  std::string text_;
-};
-
+// What decides the program: the profile (through the spec's own serialiser, so that no field
+// can be left out), libseccomp's version and the kernel. The JSON comes last, after lines that
+// hold no newline.
 std::string cache_key_text(const oci::Seccomp& c) {
-  KeyWriter w;
-  w.add(std::string_view("berth-seccomp-1"));
   const scmp_version* v = seccomp_version();
-  w.add(fmt::format("libseccomp {}.{}.{}", v->major, v->minor, v->micro));
   utsname u{};
-  if (::uname(&u) == 0) w.add(fmt::format("{} {} {}", u.release, u.version, u.machine));
-  w.add(c.default_action);
-  w.add(c.default_errno_ret);
-  w.add_list(c.architectures, [&](const std::string& s) { w.add(s); });
-  w.add_list(c.flags, [&](const std::string& s) { w.add(s); });
-  w.add(c.listener_path);
-  w.add(c.listener_metadata);
-  w.add_list(c.syscalls, [&](const oci::SeccompSyscall& s) {
-    w.add_list(s.names, [&](const std::string& n) { w.add(n); });
-    w.add(s.action);
-    w.add(s.errno_ret);
-    w.add_list(s.args, [&](const oci::SeccompArg& a) {
-      w.add(a.index);
-      w.add(a.value);
-      w.add(a.value_two);
-      w.add(a.op);
-    });
-  });
-  return w.take();
+  (void)::uname(&u);
+  return fmt::format("berth-seccomp-2\nlibseccomp {}.{}.{}\n{} {} {}\n{}", v->major, v->minor, v->micro, u.release,
+                     u.version, u.machine, oci::seccomp_to_json(c));
 }
 
 std::optional<SeccompProgram> decode(std::string_view bytes) {

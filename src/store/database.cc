@@ -172,6 +172,11 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   return db;
 }
 
+Result<std::shared_ptr<Database>> Database::shared(std::shared_ptr<Database> db, const std::string& path) {
+  if (db) return db;
+  return std::shared_ptr<Database>(TRY(open(path)));
+}
+
 Database::~Database() { sqlite3_close_v2(db_); }
 
 Result<Statement> Database::prepare(std::string_view sql) {

@@ -47,6 +47,8 @@ class Database {
  public:
   // Opens (creating when absent, mode 0600) and migrates the database at path.
   static Result<std::unique_ptr<Database>> open(const std::string& path);
+  // db when given (a caller's connection, to share), else a new one to path.
+  static Result<std::shared_ptr<Database>> shared(std::shared_ptr<Database> db, const std::string& path);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
