@@ -27,7 +27,7 @@ class ContainerService;
 
 namespace berth::engine {
 
-// What the setup child tells the loop about the container it started.
+// What the setup tells the loop about the container it started.
 struct MonitorPlan {
   pid_t pid = 0;
   bool tty = false;
@@ -43,8 +43,6 @@ struct MonitorPlan {
   int64_t oom_before = 0;
 };
 
-std::string encode_plan(const MonitorPlan& plan);
-Result<MonitorPlan> decode_plan(std::string_view text);
 
 // The container's record as start read it, sent to the monitor so that the first setup need
 // not read berth.db before the container runs: its fields one a line (none holds a newline:
@@ -59,13 +57,15 @@ struct ContainerStdio {
   int err = -1;
 };
 
-// In the setup child: mounts the filesystem and secrets, builds the OCI spec, creates and
-// starts the container with stdio, records it as running (restart_count given), and returns
-// the plan. terminal receives the pty master for a tty container. On failure everything it
-// made is undone and the container's state records the error.
+// In the monitor: mounts the filesystem and secrets, builds the OCI spec, creates and starts
+// the container with stdio, records it as running (restart_count given), and returns the
+// plan. terminal receives the pty master for a tty container. On failure everything it made
+// is undone and the container's state records the error.
 // record: the container as the client sent it (encode_record), or null to read berth.db.
+// db: the berth.db connection to use, opened here when null and left open for the caller.
 Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal, const std::string* record);
+                                    int restart_count, UniqueFd* terminal, const std::string* record,
+                                    std::shared_ptr<store::Database>& db);
 
 // In a writer child: applies change to the container's state in one transaction.
 Result<void> write_container_state(const EngineOptions& options, const std::string& id,

@@ -232,7 +232,8 @@ Result<void> write_container_state(const EngineOptions& options, const std::stri
 }
 
 Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal, const std::string* record) {
+                                    int restart_count, UniqueFd* terminal, const std::string* record,
+                                    std::shared_ptr<store::Database>& db) {
   std::optional<Container> given;
   if (record) {
     auto r = decode_record(*record);
@@ -242,15 +243,15 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
     }
   }
   // With the record given, berth.db is opened once the container runs: off its start's path.
-  std::unique_ptr<store::Database> db;
+  std::string path = options.root + "/berth.db";
   if (!given) {
-    db = TRY(store::Database::open(options.root + "/berth.db"));
+    db = TRY(store::Database::shared(db, path));
     store::ContainerRecords records(*db);
     given = TRY(load_container(records, id));
   }
   const Container& c = *given;
   auto plan = start_container(options, c, stdio, terminal);
-  if (!db) db = TRY(store::Database::open(options.root + "/berth.db"));
+  db = TRY(store::Database::shared(db, path));
   store::ContainerRecords records(*db);
   std::string now = now_rfc3339_nano();
   if (!plan) {
@@ -268,7 +269,7 @@ Result<MonitorPlan> setup_container(const EngineOptions& options, const std::str
     }));
     return Err(e);
   }
-  pid_t monitor = ::getppid();
+  pid_t monitor = ::getpid();
   TRY(update_container_state(*db, records, id, [&](ContainerState& s) {
     s.status = ContainerStatus::Running;
     s.pid = plan->pid;

@@ -1,4 +1,4 @@
-// What the monitor reads from the wire: the plan its setup found and the record start sent.
+// What the monitor reads from the wire: the record start sent.
 #include <gtest/gtest.h>
 
 #include "engine/monitor_internal.h"
@@ -30,26 +30,6 @@ TEST(MonitorWireTest, ARecordWithTheWrongShapeIsRefused) {
   EXPECT_FALSE(decode_record("id\nname\nimage\ncreated\n{}"));
   EXPECT_FALSE(decode_record("id\nname\nimage\ncreated\n{}\n{}\nextra"));
   EXPECT_FALSE(decode_record("\nname\nimage\ncreated\n{}\n{}"));
-}
-
-TEST(MonitorWireTest, PlanRoundTrips) {
-  MonitorPlan p;
-  p.pid = 4242;
-  p.tty = true;
-  p.auto_remove = true;
-  p.restart.name = RestartName::OnFailure;
-  p.restart.max_retries = 3;
-  p.health_argv = {"CMD-SHELL", "curl -f http://localhost/ || exit 1\n100%"};
-  p.oom_events = "/sys/fs/cgroup/memory/berth/x/memory.oom_control";
-  auto back = decode_plan(encode_plan(p));
-  ASSERT_TRUE(back) << back.error().what();
-  EXPECT_EQ(back->pid, 4242);
-  EXPECT_TRUE(back->tty);
-  EXPECT_TRUE(back->auto_remove);
-  EXPECT_EQ(back->restart.name, RestartName::OnFailure);
-  EXPECT_EQ(back->restart.max_retries, 3);
-  EXPECT_EQ(back->health_argv, p.health_argv);
-  EXPECT_EQ(back->oom_events, p.oom_events);
 }
 
 }  // namespace
