@@ -31,6 +31,7 @@
 #include "engine/log_writer.h"
 #include "engine/monitor_internal.h"
 #include "engine/monitor_protocol.h"
+#include "engine/resident_pages.h"
 #include "store/database.h"
 
 namespace berth::engine {
@@ -43,7 +44,7 @@ constexpr size_t kReadSize = 64 * 1024;
 constexpr size_t kHealthOutputLimit = 4096;
 // After the init exits, output still buffered in the pipes is read for at most this long.
 constexpr auto kDrainTime = 2s;
-// How often the loop gives back the code pages it touched (trim_resident_code).
+// How often the loop gives back the pages of the binary it touched (drop_clean_file_pages).
 constexpr auto kTrimInterval = 1s;
 // The exit status of a teardown child that says "restart".
 constexpr int kRestartStatus = 10;
@@ -89,30 +90,6 @@ struct Pipe {
 };
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Drops this process's mappings of the berth binary that hold no page it wrote, so that
-// only the pages the event loop touches from now on count as its resident memory (the binary
-// is 12 MB; start-up and the setup path fault in megabytes of it). Clean pages of a file
-// mapping are just unmapped and come back from the page cache on use; a mapping with
-// anonymous (written, copy-on-write) pages is left alone.
-void trim_resident_code(const std::string& self) {
-  auto smaps = read_file("/proc/self/smaps");
-  if (!smaps) return;
-  uintptr_t start = 0, end = 0;
-  bool ours = false;
-  for (const auto& line : split(*smaps, '\n')) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
-      auto dash = line.find('-');
-      start = std::stoull(line.substr(0, dash), nullptr, 16);
-      end = std::stoull(line.substr(dash + 1, line.find(' ') - dash - 1), nullptr, 16);
-      ours = line.size() > self.size() && line.ends_with(" " + self) && line.find(" rw") == std::string::npos;
-    } else if (ours && line.starts_with("Anonymous:")) {
-      if (trim(line.substr(10)) == "0 kB") ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
-      ours = false;
-    }
-  }
-  ::malloc_trim(0);
-}
 
 class Monitor {
  public:
@@ -165,7 +142,7 @@ class Monitor {
   std::string probe_start_;
   Clock::time_point probe_deadline_;
   bool probe_timed_out_ = false;
-  bool trimmed_ = false;  // nothing touched since the last trim_resident_code
+  bool trimmed_ = false;  // nothing touched since the last trim
   // The first trim waits a trim interval too: reading smaps takes milliseconds, which a
   // container that ends at once (run --rm) would wait for.
   Clock::time_point last_trim_ = Clock::now();
@@ -447,7 +424,9 @@ void Monitor::wait_for_exit() {
     }
     if (!trimmed_ && Clock::now() >= last_trim_ + kTrimInterval) {
       db_.reset();
-      trim_resident_code(self_);
+      ::malloc_trim(0);
+      // The binary is 12 MB; start-up and the setup fault in megabytes of it.
+      drop_clean_file_pages(self_);
       last_trim_ = Clock::now();
       trimmed_ = n == 0;
       if (n == 0) continue;
