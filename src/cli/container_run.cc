@@ -18,8 +18,9 @@ void fail_run(EngineGlobals& g, const Error& error) {
 }
 
 // create, pulling the image first when it is not stored (as `docker run` does).
-Result<engine::Container> create_pulling(engine::ContainerService& svc, const engine::RunOptions& opts) {
-  auto c = svc.create(opts);
+Result<engine::Container> create_pulling(engine::ContainerService& svc, const engine::RunOptions& opts,
+                                         const engine::EarlyMonitor* early) {
+  auto c = svc.create(opts, early);
   if (c || c.error().code() != ErrorCode::NotFound || !c.error().message().starts_with("No such image")) return c;
   std::cerr << "Unable to find image '" << opts.image << "' locally\n";
   // Quietly: stdout is the container's (or the ID's, with -d).
@@ -27,7 +28,7 @@ Result<engine::Container> create_pulling(engine::ContainerService& svc, const en
   auto pulled = svc.images().pull(opts.image, {"", display.sink()});
   display.finish();
   if (!pulled) return Err(pulled.error());
-  return svc.create(opts);
+  return svc.create(opts, early);
 }
 
 // What run and create share: the options, the service, the new container; nullopt after
@@ -36,31 +37,38 @@ struct Created {
   engine::RunOptions opts;
   std::unique_ptr<engine::ContainerService> svc;
   engine::Container container;
+  std::optional<engine::EarlyMonitor> monitor;  // run's, spawned before create
 };
 
-std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
+// run spawns the container's monitor before anything else (with_monitor): its start-up then
+// overlaps opening the stores and create. If that fails, start spawns one as usual.
+std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd, bool with_monitor) {
   auto opts = run_options_from_flags(flags, cmd);
   if (!opts) return fail_run(g, opts.error()), std::nullopt;
+  std::optional<engine::EarlyMonitor> monitor;
+  if (with_monitor) {
+    if (auto m = engine::ContainerService::spawn_early_monitor(g.options)) monitor = std::move(*m);
+  }
   auto svc = g.containers();
   if (!svc) return g.exit_code = 125, std::nullopt;
-  auto c = create_pulling(*svc, *opts);
+  auto c = create_pulling(*svc, *opts, monitor ? &*monitor : nullptr);
   if (!c) return fail_run(g, c.error()), std::nullopt;
-  return Created{std::move(*opts), std::move(svc), std::move(*c)};
+  return Created{std::move(*opts), std::move(svc), std::move(*c), std::move(monitor)};
 }
 
 void run_create(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
-  auto created = create_from_flags(g, flags, cmd);
+  auto created = create_from_flags(g, flags, cmd, false);
   if (created) std::cout << created->container.id << "\n";
 }
 
 void run_run(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
-  auto created = create_from_flags(g, flags, cmd);
+  auto created = create_from_flags(g, flags, cmd, true);
   if (!created) return;
   auto& svc = created->svc;
   const engine::RunOptions& opts = created->opts;
   const engine::Container& c = created->container;
   engine::AttachStreams streams = own_streams(opts.interactive);
-  auto started = svc->start(c.id, opts.detach ? nullptr : &streams);
+  auto started = svc->start(c.id, opts.detach ? nullptr : &streams, created->monitor ? &*created->monitor : nullptr);
   if (!started) {
     if (opts.rm) (void)svc->remove(c.id, true, true);
     return fail_start(g, started.error());

@@ -55,7 +55,7 @@ Result<void> ContainerService::resolve_networks(NetworkOptions& net) {
   return {};
 }
 
-Result<Container> ContainerService::create(const RunOptions& options) {
+Result<Container> ContainerService::create(const RunOptions& options, const EarlyMonitor* early) {
   TRY(validate_run_options(options));
   if (!options.secrets.empty()) {
     auto secrets = TRY(SecretStore::open(options_));
@@ -82,7 +82,7 @@ Result<Container> ContainerService::create(const RunOptions& options) {
   c.args.assign(argv.begin() + 1, argv.end());
   if (!options.name.empty()) c.name = TRY(validate_container_name(options.name));
   TRY(resolve_networks(c.config.network));
-  c.id = new_container_id();
+  c.id = early ? early->id : new_container_id();
   c.created = now_rfc3339_nano();
   c.state.status = ContainerStatus::Created;
 

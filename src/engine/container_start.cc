@@ -16,6 +16,7 @@
 #include "base/scope_guard.h"
 #include "base/strings.h"
 #include "engine/container_internal.h"
+#include "engine/container_names.h"
 #include "engine/network_service.h"
 #include "engine/container_service.h"
 #include "engine/container_spec.h"
@@ -33,14 +34,16 @@ namespace {
 // The default stop timeout, as Docker's.
 constexpr int kDefaultStopTimeout = 10;
 
-// Starts `berth monitor ROOT RUNROOT ID` in its own session with control as its fd 3 and the
-// port reservations after it (held for as long as the container's monitor lives), its
-// stderr appended to log_path.
-Result<void> spawn_monitor(const std::string& self, const EngineOptions& options, const std::string& id,
-                           int control, const std::vector<UniqueFd>& reservations, const std::string& log_path) {
-  std::vector<int> keep = {control};
-  for (const auto& fd : reservations) keep.push_back(fd.get());
-  return spawn_detached({self, "monitor", options.root, options.runroot, id}, keep, log_path);
+// Starts `berth monitor ROOT RUNROOT ID` in its own session with its end of a new control
+// socket as fd 3, and returns ours. It waits for its first client's messages (up to "go")
+// before it touches anything, and exits if the socket closes first; it opens the container's
+// monitor.log as its stderr itself, as the container may not exist yet.
+Result<UniqueFd> spawn_monitor(const std::string& self, const EngineOptions& options, const std::string& id) {
+  int sp[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+  UniqueFd ours(sp[0]), theirs(sp[1]);
+  TRY(spawn_detached({self, "monitor", options.root, options.runroot, id}, {theirs.get()}, "/dev/null"));
+  return ours;
 }
 
 // Sends the streams to attach and "go".
@@ -97,7 +100,16 @@ Result<void> AttachSession::resize(unsigned rows, unsigned cols) {
   return send_message(control_.get(), fmt::format("resize {} {}", rows, cols));
 }
 
-Result<std::optional<AttachSession>> ContainerService::start(const std::string& ref, const AttachStreams* attach) {
+Result<EarlyMonitor> ContainerService::spawn_early_monitor(const EngineOptions& options, std::string self) {
+  if (self.empty()) self = TRY_CTX("find the berth binary", read_link("/proc/self/exe"));
+  EarlyMonitor early;
+  early.id = new_container_id();
+  early.control = TRY(spawn_monitor(self, options, early.id));
+  return early;
+}
+
+Result<std::optional<AttachSession>> ContainerService::start(const std::string& ref, const AttachStreams* attach,
+                                                             EarlyMonitor* early) {
   Container c = TRY(get(ref));
   if (c.running()) {
     if (!attach) return std::optional<AttachSession>{};
@@ -105,9 +117,6 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
   }
   if (c.state.status == ContainerStatus::Removing || c.state.status == ContainerStatus::Dead)
     return Fail(ErrorCode::Conflict, "cannot start container {}: it is {}", c.id, to_string(c.state.status));
-  int sp[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
-  UniqueFd ours(sp[0]), theirs(sp[1]);
   ContainerPaths paths(options_, c.id);
   std::string what = fmt::format("start container {}", short_container_id(c.id));
   ContainerNetworking net = TRY_CTX(what, networks_->attach(c, paths.dir));
@@ -116,14 +125,15 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
     s.networks = net.endpoints;
     s.ports = net.ports;
   }));
+  UniqueFd ours = early && early->id == c.id ? std::move(early->control) : TRY(spawn_monitor(self_, options_, c.id));
   // The monitor's setup starts from this record rather than reading berth.db first (which it
   // still does if the record is too large for one message).
   if (auto record = records_->get(c.id); record && *record)
     (void)send_message(ours.get(), "container " + encode_record(**record));
-  TRY(send_streams(ours.get(), attach));
-  TRY(spawn_monitor(self_, options_, c.id, theirs.get(), net.port_reservations, paths.dir + "/monitor.log"));
-  theirs.reset();
+  // The sockets holding the published host ports: the monitor keeps them while it lives.
+  for (const auto& fd : net.port_reservations) TRY(send_message(ours.get(), "reserve", fd.get()));
   net.port_reservations.clear();
+  TRY(send_streams(ours.get(), attach));
   auto started = read_start_reply(ours.get(), c.id);
   if (!started) {
     (void)update_state(c.id, [&](ContainerState& s) {

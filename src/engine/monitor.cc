@@ -93,8 +93,7 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 class Monitor {
  public:
-  Monitor(EngineOptions options, std::string id, std::vector<UniqueFd> reservations)
-      : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_), reservations_(std::move(reservations)) {}
+  Monitor(EngineOptions options, std::string id) : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_) {}
 
   int run(UniqueFd control);
 
@@ -117,7 +116,7 @@ class Monitor {
   EngineOptions options_;
   std::string id_;
   ContainerPaths paths_;
-  std::vector<UniqueFd> reservations_;  // sockets holding the published host ports
+  std::vector<UniqueFd> reservations_;  // sockets holding the published host ports ("reserve")
   std::string self_;
   UniqueFd lock_, signals_, listen_;
   std::vector<Client> clients_;
@@ -157,6 +156,7 @@ bool Monitor::handle_client_message(Client& client) {
   else if (verb == "stdout") client.out = std::move(msg.fd);
   else if (verb == "stderr") client.err = std::move(msg.fd);
   else if (verb == "container" && !init_) record_ = msg.text.substr(verb.size() + 1);
+  else if (verb == "reserve" && msg.fd) reservations_.push_back(std::move(msg.fd));
   else if (verb == "go") {
     client.ready = true;
     if (client.in) set_nonblocking(client.in.get());
@@ -502,16 +502,20 @@ int Monitor::run(UniqueFd control) {
   sigaddset(&mask, SIGPIPE);
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
 
+  // Nothing is touched before the starting client's "go": a monitor spawned before its
+  // container was created (EarlyMonitor) whose command failed just exits.
   Client first;
   first.control = std::move(control);
+  if (!read_initial_client(first)) return 0;
+  if (UniqueFd log(::open((paths_.dir + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)); log)
+    ::dup2(log.get(), 2);
   auto lock = try_lock_monitor(paths_.lock, LOCK_EX);
   if (!lock) {
     (void)send_message(first.control.get(), "running");
     return 0;
   }
   lock_ = std::move(*lock);
-  if (!read_initial_client(first)) first.control.reset();
-  if (first.control) clients_.push_back(std::move(first));
+  clients_.push_back(std::move(first));
   auto self = read_link("/proc/self/exe");
   self_ = self ? *self : "/proc/self/exe";
   if (auto l = listen_monitor_socket(paths_.dir)) listen_ = std::move(*l);
@@ -586,14 +590,8 @@ int Monitor::run(UniqueFd control) {
 }  // namespace
 
 int run_monitor(const EngineOptions& options, const std::string& id, int control_fd) {
-  // The descriptors after the control socket reserve the container's published ports: held
-  // until the monitor exits, never inherited by what it execs.
-  std::vector<UniqueFd> reservations;
-  for (int fd = control_fd + 1; fd < control_fd + 1 + 1024; ++fd) {
-    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 && errno == EBADF) break;
-    reservations.emplace_back(fd);
-  }
-  Monitor monitor(options, id, std::move(reservations));
+  ::fcntl(control_fd, F_SETFD, FD_CLOEXEC);
+  Monitor monitor(options, id);
   return monitor.run(UniqueFd(control_fd));
 }
 

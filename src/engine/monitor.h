@@ -1,14 +1,16 @@
 // The per-container monitor: `berth monitor ROOT RUNROOT ID`, spawned by
-// ContainerService::start with its control socket on fd 3 (monitor_protocol.h). It outlives
-// the CLI, is the parent (subreaper) of the container's init, copies the container's output
-// into the json-file log and to attached clients, records the exit code and OOM kills, runs
-// healthchecks, applies the restart policy with Docker's backoff, and removes a --rm
-// container. It holds <dir>/monitor.lock exclusively for its whole life: commands that find
-// the lock free know it is gone.
+// ContainerService::start (or, by run, before the container is created: EarlyMonitor) with its
+// control socket on fd 3 (monitor_protocol.h). It waits for the starting client's "go", then
+// sets the container up in its own process and becomes the parent of the container's init. It
+// outlives the CLI, copies the container's output into the json-file log and to attached
+// clients, records the exit code and OOM kills, runs healthchecks, applies the restart policy
+// with Docker's backoff, and removes a --rm container. It holds <dir>/monitor.lock exclusively
+// for its whole life: commands that find the lock free know it is gone.
 //
-// To stay small (a few hundred KB resident) the monitor does no heavy work itself: setting
-// the container up (mounts, secrets, the OCI spec, the runtime) and every write to berth.db
-// happen in short-lived forked children, so their pages never count against it.
+// To stay small (about a megabyte resident) it gives back what the setup allocated and, once
+// a second at most, the pages of the berth binary it touched (resident_pages.h); later writes
+// to berth.db (health results, the teardown of a container that may restart) happen in
+// short-lived forked children.
 #pragma once
 
 #include <string>

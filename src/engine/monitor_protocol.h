@@ -1,8 +1,11 @@
 // What a container's monitor and its clients (`run` without -d, `start -a`, `attach`, `stop`)
 // say to each other: short text messages over a SOCK_SEQPACKET unix socket, one per packet,
-// a stream's descriptor riding along with "stdin"/"stdout"/"stderr" (SCM_RIGHTS).
+// a descriptor riding along with "reserve" and "stdin"/"stdout"/"stderr" (SCM_RIGHTS).
 //
-//   client -> monitor   "stdin" +fd | "stdout" +fd | "stderr" +fd   streams to attach
+//   client -> monitor   "container RECORD"   the starting client: the record (encode_record)
+//                       "reserve" +fd        the starting client: a socket holding a
+//                                            published host port, kept while the monitor lives
+//                       "stdin" +fd | "stdout" +fd | "stderr" +fd   streams to attach
 //                       "go"                 the streams are all sent
 //                       "signal N"           signal the container's init (sig-proxy)
 //                       "resize ROWS COLS"   the client's terminal size
