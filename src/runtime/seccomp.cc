@@ -278,6 +278,10 @@ Result<SeccompProgram> compile_seccomp(const oci::Seccomp& config) {
   // The runtime sets no_new_privs itself, from process.noNewPrivileges.
   TRY(set_attr(ctx.get(), SCMP_FLTATR_CTL_NNP, 0,
                "linux.seccomp: clear the no_new_privs attribute"));
+  // A binary tree of syscall numbers instead of a linear list: each syscall passes ~10
+  // comparisons instead of up to ~300, and the kernel's load of the filter (which runs it for
+  // every syscall number to build its allow cache) is that much shorter.
+  TRY(set_attr(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2, "linux.seccomp: binary tree optimization"));
   bool wait_killable = false;
   TRY(apply_flags(ctx.get(), config, &prog, &wait_killable));
   TRY(add_architectures(ctx.get(), config));

@@ -23,13 +23,14 @@ struct Header {
 };
 
 // What decides the program: the profile (through the spec's own serialiser, so that no field
-// can be left out), libseccomp's version and the kernel. The JSON comes last, after lines that
-// hold no newline.
+// can be left out), libseccomp's version, the kernel, and how compile_seccomp drives
+// libseccomp (the number after "berth-seccomp-", raised whenever that changes: 3 is the
+// binary tree). The JSON comes last, after lines that hold no newline.
 std::string cache_key_text(const oci::Seccomp& c) {
   const scmp_version* v = seccomp_version();
   utsname u{};
   (void)::uname(&u);
-  return fmt::format("berth-seccomp-2\nlibseccomp {}.{}.{}\n{} {} {}\n{}", v->major, v->minor, v->micro, u.release,
+  return fmt::format("berth-seccomp-3\nlibseccomp {}.{}.{}\n{} {} {}\n{}", v->major, v->minor, v->micro, u.release,
                      u.version, u.machine, oci::seccomp_to_json(c));
 }
 
