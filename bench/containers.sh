@@ -2,16 +2,19 @@
 # containers.sh BERTH_BINARY [N]: the container engine beside Docker (berth run/rm/ps against a
 # private dockerd, bench/lib/dockerd.sh), on the same busybox-static rootfs imported into both
 # (`berth import` / `docker import`, CMD sh):
-#   run --rm    N runs in a row of `run --rm --network none IMAGE true` (default 100; docker:
-#               N_DOCKER, default 20, since one takes ~0.5 s), each timed alone: mean, p50, p95
+#   run --rm    N runs of `run --rm --network none IMAGE true` (default 100; docker: N_DOCKER,
+#               default 20, since one takes ~0.5 s), each timed alone: mean, p50, p95. The two
+#               are interleaved (a docker run after every N/N_DOCKER berth runs, then 0.2 s for
+#               its daemons to settle) so that both meet the same machine: these VMs' speed
+#               drifts by ±15 % over minutes, more under a noisy host
 #   detached    BENCH_DETACHED (50) × `run -d --network none IMAGE sleep 1000`, wall time of the
 #               loop; then `rm -f` of all of them in one command, wall time
 #   memory      with those running: mean VmRSS of berth's monitor processes
 #               (`berth monitor ROOT RUNROOT ID`) against Docker's containerd-shim-runc-v2
 # and prints a markdown table with the ratio docker/berth and the targets (run --rm >= 15x,
-# berth monitor <= 2 MiB). berth goes first; dockerd is started only after berth's rows, so its
-# background work does not slow them down. Every container, the dockerd, its shims, mounts,
-# cgroups named after this run and the temp dir are removed on exit, also on failure or Ctrl-C.
+# berth monitor <= 2 MiB). The detached rounds run one tool after the other, berth first. Every
+# container, the dockerd, its shims, mounts, cgroups named after this run and the temp dir are
+# removed on exit, also on failure or Ctrl-C.
 set -euo pipefail
 
 usage() {
@@ -98,18 +101,39 @@ stats_ms() {
           printf "%.1f %.1f %.1f", s / NR / 1000, a[int((NR + 1) / 2)] / 1000, a[p95] / 1000 }'
 }
 
-# TOOL_FN NAME COUNT: COUNT timed `run --rm` of /bin/true, one microsecond figure a line.
+# TOOL_FN NAME: checks that the tool runs the image (the container sees itself as PID 1 in
+# docker; 2 in berth, whose init, on by default, is PID 1).
+probe_run() {
+  local out
+  out=$("$1" run --rm --network none "$image" sh -c 'echo berth-bench-ok $$' 2>&1) || true
+  [[ $out =~ ^berth-bench-ok\ [12]$ ]] || { log "$2 probe printed: ${out:0:200}"; exit 1; }
+}
+
+# TOOL_FN NAME: one timed `run --rm` of /bin/true, its microseconds appended to t.NAME.
 time_run_rm() {
-  local fn=$1 name=$2 count=$3 i t0 t1 out
-  out=$("$fn" run --rm --network none "$image" sh -c 'echo berth-bench-ok $$' 2>&1) || true
-  # PID 1 in docker; 2 in berth, whose init (on by default) is PID 1.
-  [[ $out =~ ^berth-bench-ok\ [12]$ ]] || { log "$name probe printed: ${out:0:200}"; exit 1; }
-  : >"$tmp/t.$name"
-  for ((i = 1; i <= count; i++)); do
-    t0=$(now_us)
-    "$fn" run --rm --network none "$image" true
-    t1=$(now_us)
-    echo $((t1 - t0)) >>"$tmp/t.$name"
+  local t0 t1
+  t0=$(now_us)
+  "$1" run --rm --network none "$image" true
+  t1=$(now_us)
+  echo $((t1 - t0)) >>"$tmp/t.$2"
+}
+
+# $runs berth runs and, when dockerd is up, $runs_docker docker runs spread among them.
+time_run_rm_interleaved() {
+  local i done_docker=0 every=$(((runs + runs_docker - 1) / runs_docker))
+  : >"$tmp/t.berth"
+  : >"$tmp/t.docker"
+  for ((i = 1; i <= runs; i++)); do
+    time_run_rm berth berth
+    if [ "$docker_up" = 1 ] && ((i % every == 0 && done_docker < runs_docker)); then
+      time_run_rm docker docker
+      done_docker=$((done_docker + 1))
+      sleep 0.2
+    fi
+  done
+  while [ "$docker_up" = 1 ] && ((done_docker < runs_docker)); do
+    time_run_rm docker docker
+    done_docker=$((done_docker + 1))
   done
 }
 
@@ -139,19 +163,33 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$repo/scripts/make-rootfs" "$tmp/rootfs"
 tar -C "$tmp/rootfs" -c . >"$tmp/rootfs.tar"
 
-log "berth: import, $runs × run --rm, $detached detached"
+log "berth: import; docker: private dockerd, import"
 berth import -c 'CMD ["sh"]' "$tmp/rootfs.tar" "$image" >/dev/null
-time_run_rm berth berth "$runs"
+probe_run berth berth
+docker_note=""
+info="n/a"
+if dockerd_start "$tmp/docker" "$tag"; then
+  docker_up=1
+  docker import -c 'CMD ["sh"]' "$tmp/rootfs.tar" "$image" >/dev/null
+  probe_run docker docker
+  info=$(docker info --format '{{.ServerVersion}}, {{.Driver}}, {{.DefaultRuntime}}' 2>/dev/null ||
+    echo "?")
+else
+  docker_note="docker: $DOCKERD_ERROR"
+fi
+
+n_docker=0
+[ "$docker_up" = 0 ] || n_docker=$runs_docker
+log "run --rm: $runs berth runs and $n_docker docker runs, interleaved"
+time_run_rm_interleaved
+
+log "berth: $detached detached"
 detached_round berth berth monitor_pids
 left=$(monitor_pids | wc -l)
 [ "$left" = 0 ] || log "warning: $left berth monitor processes left after rm -f"
 
-log "docker: private dockerd, import, $runs_docker × run --rm, $detached detached"
-docker_note=""
-if dockerd_start "$tmp/docker" "$tag"; then
-  docker_up=1
-  docker import -c 'CMD ["sh"]' "$tmp/rootfs.tar" "$image" >/dev/null
-  time_run_rm docker docker "$runs_docker"
+if [ "$docker_up" = 1 ]; then
+  log "docker: $detached detached"
   # The shims, and (for the note) dockerd and containerd, which serve every container; berth has
   # no daemon. Runs in a pipeline's subshell, hence the file.
   docker_pids() {
@@ -160,13 +198,8 @@ if dockerd_start "$tmp/docker" "$tag"; then
     shim_pids
   }
   detached_round docker docker docker_pids
-  info=$(docker info --format '{{.ServerVersion}}, {{.Driver}}, {{.DefaultRuntime}}' 2>/dev/null ||
-    echo "?")
   dockerd_stop
   docker_up=0
-else
-  docker_note="docker: $DOCKERD_ERROR"
-  info="n/a"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +210,7 @@ echo
 echo "Command: \`N_DOCKER=$runs_docker BENCH_DETACHED=$detached bench/containers.sh $berth_bin $runs\`"
 echo
 echo "$(uname -sr), $(nproc) CPUs, load average $load_before at start; dockerd $info." \
-  "\`run --rm\`: berth $runs runs, docker $runs_docker runs, each timed alone."
+  "\`run --rm\`: berth $runs runs, docker $runs_docker runs, interleaved, each timed alone."
 echo
 echo "| operation | berth | docker | docker / berth | target | result |"
 echo "|---|---:|---:|---:|---:|---|"
