@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <malloc.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -16,14 +15,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <optional>
 #include <vector>
 
 #include "base/fs.h"
 #include "base/log.h"
-#include "base/strings.h"
 #include "engine/container_internal.h"
 #include "engine/container_service.h"
 #include "engine/health.h"
@@ -142,8 +139,8 @@ class Monitor {
   Clock::time_point probe_deadline_;
   bool probe_timed_out_ = false;
   bool trimmed_ = false;  // nothing touched since the last trim
-  // The first trim waits a trim interval too: reading smaps takes milliseconds, which a
-  // container that ends at once (run --rm) would wait for.
+  // The first trim waits a trim interval too: a container that ends at once (run --rm) would
+  // wait for it, and then fault its pages back in for the teardown.
   Clock::time_point last_trim_ = Clock::now();
 };
 
