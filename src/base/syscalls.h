@@ -1,4 +1,5 @@
-// Raw wrappers for the syscalls glibc 2.36 lacks. They return -1 and set errno like libc.
+// Raw wrappers for the syscalls glibc 2.36 lacks, or whose glibc wrappers a clone_fork child
+// cannot use. They return -1 and set errno like libc.
 #pragma once
 
 #include <linux/mount.h>
@@ -39,6 +40,15 @@ inline int move_mount(int from_dirfd, const char* from, int to_dirfd, const char
 inline pid_t clone_fork(unsigned long flags) {
   return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
 }
+// The credential changes of a clone_fork child. glibc's setgroups/setresuid/setresgid apply
+// the change to every thread glibc knows of (setxid), and a child cloned from a multithreaded
+// process (a parallel build) inherits that list without the threads: it waits for them
+// forever. The kernel keeps credentials per thread, and the child has only the one.
+inline int setgroups_this_thread(size_t n, const gid_t* groups) {
+  return static_cast<int>(::syscall(SYS_setgroups, n, groups));
+}
+inline int setresgid_this_thread(gid_t r, gid_t e, gid_t s) { return static_cast<int>(::syscall(SYS_setresgid, r, e, s)); }
+inline int setresuid_this_thread(uid_t r, uid_t e, uid_t s) { return static_cast<int>(::syscall(SYS_setresuid, r, e, s)); }
 inline int seccomp(unsigned op, unsigned flags, void* args) {
   return static_cast<int>(::syscall(SYS_seccomp, op, flags, args));
 }
