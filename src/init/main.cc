@@ -123,6 +123,28 @@ int exec_command(char** argv, char** envp) {
   }
 }
 
+// What the command's process needs: it runs (spawn_vfork) on child_stack, in this process's
+// memory, until its exec.
+struct Command {
+  char** argv;
+  char** envp;
+  unsigned long mask;  // the signal mask to restore
+};
+// As large as the default stack: exec_file's shell fallback copies argv onto it. Untouched
+// pages of .bss cost nothing.
+alignas(16) char child_stack[8 << 20];
+
+[[noreturn]] void exec_child(void* arg) {
+  const Command& c = *static_cast<const Command*>(arg);
+  KernelSigaction dfl{};  // SIG_DFL
+  for (int sig = 1; sig <= kSignals; ++sig)
+    sys::call(__NR_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, kSigsetBytes);
+  sys::call(__NR_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&c.mask), 0, kSigsetBytes);
+  int err = exec_command(c.argv, c.envp);
+  complain("exec", c.argv[0], err);
+  exit_with(err == ENOENT ? 127 : 126);
+}
+
 // Signals the init handles itself: SIGCHLD drives the reaping; the others are synchronous
 // faults of the init process, not requests for the command.
 bool forwarded(int sig) {
@@ -147,19 +169,11 @@ int exit_code(int status) {
   unsigned long all = ~0UL, old = 0;
   sys::call(__NR_rt_sigprocmask, SIG_BLOCK, reinterpret_cast<long>(&all), reinterpret_cast<long>(&old), kSigsetBytes);
 
-  long child = sys::call(__NR_clone, SIGCHLD, 0, 0, 0, 0);
+  Command start{command, envp, old};
+  long child = sys::spawn_vfork(exec_child, &start, child_stack + sizeof(child_stack));
   if (child < 0) {
     complain("fork", nullptr, static_cast<int>(-child));
     exit_with(126);
-  }
-  if (child == 0) {
-    KernelSigaction dfl{};  // SIG_DFL
-    for (int sig = 1; sig <= kSignals; ++sig)
-      sys::call(__NR_rt_sigaction, sig, reinterpret_cast<long>(&dfl), 0, kSigsetBytes);
-    sys::call(__NR_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, kSigsetBytes);
-    int err = exec_command(command, envp);
-    complain("exec", command[0], err);
-    exit_with(err == ENOENT ? 127 : 126);
   }
 
   for (;;) {
