@@ -3,10 +3,10 @@
 # private dockerd, bench/lib/dockerd.sh), on the same busybox-static rootfs imported into both
 # (`berth import` / `docker import`, CMD sh):
 #   run --rm    N runs of `run --rm --network none IMAGE true` (default 100; docker: N_DOCKER,
-#               default 20, since one takes ~0.5 s), each timed alone: mean, p50, p95. The two
-#               are interleaved (a docker run after every N/N_DOCKER berth runs, then 0.2 s for
-#               its daemons to settle) so that both meet the same machine: these VMs' speed
-#               drifts by ±15 % over minutes, more under a noisy host
+#               default 20, since one takes ~0.5 s), each timed alone: mean, p50, p95. berth's
+#               N runs in a row come between two halves of docker's (with 0.5 s for its daemons
+#               to settle), so that a steady drift of the machine's speed, ±15 % over minutes on
+#               these VMs, cancels out in the ratio
 #   detached    BENCH_DETACHED (50) × `run -d --network none IMAGE sleep 1000`, wall time of the
 #               loop; then `rm -f` of all of them in one command, wall time
 #   memory      with those running: mean VmRSS of berth's monitor processes
@@ -118,23 +118,19 @@ time_run_rm() {
   echo $((t1 - t0)) >>"$tmp/t.$2"
 }
 
-# $runs berth runs and, when dockerd is up, $runs_docker docker runs spread among them.
-time_run_rm_interleaved() {
-  local i done_docker=0 every=$(((runs + runs_docker - 1) / runs_docker))
+# $runs berth runs in a row, between two halves of $runs_docker docker runs when dockerd is up.
+time_run_rm_bracketed() {
+  local i half=$((runs_docker / 2))
   : >"$tmp/t.berth"
   : >"$tmp/t.docker"
-  for ((i = 1; i <= runs; i++)); do
-    time_run_rm berth berth
-    if [ "$docker_up" = 1 ] && ((i % every == 0 && done_docker < runs_docker)); then
-      time_run_rm docker docker
-      done_docker=$((done_docker + 1))
-      sleep 0.2
-    fi
-  done
-  while [ "$docker_up" = 1 ] && ((done_docker < runs_docker)); do
-    time_run_rm docker docker
-    done_docker=$((done_docker + 1))
-  done
+  if [ "$docker_up" = 1 ]; then
+    for ((i = 0; i < half; i++)); do time_run_rm docker docker; done
+    sleep 0.5
+  fi
+  for ((i = 0; i < runs; i++)); do time_run_rm berth berth; done
+  if [ "$docker_up" = 1 ]; then
+    for ((i = half; i < runs_docker; i++)); do time_run_rm docker docker; done
+  fi
 }
 
 # TOOL_FN NAME PIDS_FN: starts $detached sleeping containers (wall time to d.NAME), measures the
@@ -180,8 +176,8 @@ fi
 
 n_docker=0
 [ "$docker_up" = 0 ] || n_docker=$runs_docker
-log "run --rm: $runs berth runs and $n_docker docker runs, interleaved"
-time_run_rm_interleaved
+log "run --rm: $runs berth runs in a row between two halves of $n_docker docker runs"
+time_run_rm_bracketed
 
 log "berth: $detached detached"
 detached_round berth berth monitor_pids
@@ -210,7 +206,7 @@ echo
 echo "Command: \`N_DOCKER=$runs_docker BENCH_DETACHED=$detached bench/containers.sh $berth_bin $runs\`"
 echo
 echo "$(uname -sr), $(nproc) CPUs, load average $load_before at start; dockerd $info." \
-  "\`run --rm\`: berth $runs runs, docker $runs_docker runs, interleaved, each timed alone."
+  "\`run --rm\`: berth $runs runs in a row between two halves of docker's $runs_docker, each timed alone."
 echo
 echo "| operation | berth | docker | docker / berth | target | result |"
 echo "|---|---:|---:|---:|---:|---|"
