@@ -47,8 +47,12 @@ inline pid_t clone_fork(unsigned long flags) {
 inline int setgroups_this_thread(size_t n, const gid_t* groups) {
   return static_cast<int>(::syscall(SYS_setgroups, n, groups));
 }
-inline int setresgid_this_thread(gid_t r, gid_t e, gid_t s) { return static_cast<int>(::syscall(SYS_setresgid, r, e, s)); }
-inline int setresuid_this_thread(uid_t r, uid_t e, uid_t s) { return static_cast<int>(::syscall(SYS_setresuid, r, e, s)); }
+inline int setresgid_this_thread(gid_t r, gid_t e, gid_t s) {
+  return static_cast<int>(::syscall(SYS_setresgid, r, e, s));
+}
+inline int setresuid_this_thread(uid_t r, uid_t e, uid_t s) {
+  return static_cast<int>(::syscall(SYS_setresuid, r, e, s));
+}
 inline int seccomp(unsigned op, unsigned flags, void* args) {
   return static_cast<int>(::syscall(SYS_seccomp, op, flags, args));
 }

@@ -18,7 +18,8 @@ void fail_run(EngineGlobals& g, const Error& error) {
 }
 
 // create, pulling the image first when it is not stored (as `docker run` does).
-Result<engine::Container> create_pulling(engine::ContainerService& svc, const engine::RunOptions& opts,
+Result<engine::Container> create_pulling(engine::ContainerService& svc,
+                                         const engine::RunOptions& opts,
                                          const engine::EarlyMonitor* early) {
   auto c = svc.create(opts, early);
   if (c || c.error().code() != ErrorCode::NotFound || !c.error().message().starts_with("No such image")) return c;
@@ -42,7 +43,8 @@ struct Created {
 
 // run spawns the container's monitor before anything else (with_monitor): its start-up then
 // overlaps opening the stores and create. If that fails, start spawns one as usual.
-std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd, bool with_monitor) {
+std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd,
+                                         bool with_monitor) {
   auto opts = run_options_from_flags(flags, cmd);
   if (!opts) return fail_run(g, opts.error()), std::nullopt;
   std::optional<engine::EarlyMonitor> monitor;
@@ -68,7 +70,8 @@ void run_run(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd) {
   const engine::RunOptions& opts = created->opts;
   const engine::Container& c = created->container;
   engine::AttachStreams streams = own_streams(opts.interactive);
-  auto started = svc->start(c.id, opts.detach ? nullptr : &streams, created->monitor ? &*created->monitor : nullptr);
+  auto started = svc->start(c.id, opts.detach ? nullptr : &streams,
+                            created->monitor ? &*created->monitor : nullptr);
   if (!started) {
     if (opts.rm) (void)svc->remove(c.id, true, true);
     return fail_start(g, started.error());

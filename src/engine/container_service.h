@@ -86,14 +86,15 @@ int exit_code_for_start_error(const Error& error);
 // (~4 ms on these VMs) overlap the work of create: run spawns it, gives create its id and
 // start the monitor. Unused, it exits when this is destroyed (its control socket closes).
 struct EarlyMonitor {
-  std::string id;     // the id create gives the container
-  UniqueFd control;   // our end of the monitor's control socket
+  std::string id;    // the id create gives the container
+  UniqueFd control;  // our end of the monitor's control socket
 };
 
 class ContainerService {
  public:
   // Spawns the monitor of a container still to be created (see EarlyMonitor).
-  static Result<EarlyMonitor> spawn_early_monitor(const EngineOptions& options, std::string self = "");
+  static Result<EarlyMonitor> spawn_early_monitor(const EngineOptions& options,
+                                                  std::string self = "");
   // Opens the stores under options.root, over one connection to berth.db (db, when given).
   // self is the berth binary (for the monitor); "" means /proc/self/exe resolved now.
   static Result<std::unique_ptr<ContainerService>> open(const EngineOptions& options,
@@ -115,7 +116,8 @@ class ContainerService {
   // With attach, the monitor copies the container's output to those streams from its first
   // byte; the session then reports the exit. A running container is left alone. early: the
   // monitor spawned for this container before create, used instead of a new one.
-  Result<std::optional<AttachSession>> start(const std::string& ref, const AttachStreams* attach = nullptr,
+  Result<std::optional<AttachSession>> start(const std::string& ref,
+                                             const AttachStreams* attach = nullptr,
                                              EarlyMonitor* early = nullptr);
   // Attaches to a running container's streams.
   Result<AttachSession> attach(const std::string& ref, const AttachStreams& streams);

@@ -17,12 +17,12 @@
 #include "base/strings.h"
 #include "engine/container_internal.h"
 #include "engine/container_names.h"
-#include "engine/network_service.h"
 #include "engine/container_service.h"
 #include "engine/container_spec.h"
 #include "engine/container_user.h"
 #include "engine/monitor_internal.h"
 #include "engine/monitor_protocol.h"
+#include "engine/network_service.h"
 #include "runtime/console.h"
 #include "runtime/runtime.h"
 #include "runtime/tty_proxy.h"
@@ -38,11 +38,14 @@ constexpr int kDefaultStopTimeout = 10;
 // socket as fd 3, and returns ours. It waits for its first client's messages (up to "go")
 // before it touches anything, and exits if the socket closes first; it opens the container's
 // monitor.log as its stderr itself, as the container may not exist yet.
-Result<UniqueFd> spawn_monitor(const std::string& self, const EngineOptions& options, const std::string& id) {
+Result<UniqueFd> spawn_monitor(const std::string& self, const EngineOptions& options,
+                               const std::string& id) {
   int sp[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) return FailErrno(errno, "socketpair");
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0)
+    return FailErrno(errno, "socketpair");
   UniqueFd ours(sp[0]), theirs(sp[1]);
-  TRY(spawn_detached({self, "monitor", options.root, options.runroot, id}, {theirs.get()}, "/dev/null"));
+  TRY(spawn_detached({self, "monitor", options.root, options.runroot, id}, {theirs.get()},
+                     "/dev/null"));
   return ours;
 }
 
@@ -100,7 +103,8 @@ Result<void> AttachSession::resize(unsigned rows, unsigned cols) {
   return send_message(control_.get(), fmt::format("resize {} {}", rows, cols));
 }
 
-Result<EarlyMonitor> ContainerService::spawn_early_monitor(const EngineOptions& options, std::string self) {
+Result<EarlyMonitor> ContainerService::spawn_early_monitor(const EngineOptions& options,
+                                                           std::string self) {
   if (self.empty()) self = TRY_CTX("find the berth binary", read_link("/proc/self/exe"));
   EarlyMonitor early;
   early.id = new_container_id();
@@ -108,7 +112,8 @@ Result<EarlyMonitor> ContainerService::spawn_early_monitor(const EngineOptions& 
   return early;
 }
 
-Result<std::optional<AttachSession>> ContainerService::start(const std::string& ref, const AttachStreams* attach,
+Result<std::optional<AttachSession>> ContainerService::start(const std::string& ref,
+                                                             const AttachStreams* attach,
                                                              EarlyMonitor* early) {
   Container c = TRY(get(ref));
   if (c.running()) {
@@ -116,7 +121,8 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
     return std::optional<AttachSession>{TRY(this->attach(c.id, *attach))};
   }
   if (c.state.status == ContainerStatus::Removing || c.state.status == ContainerStatus::Dead)
-    return Fail(ErrorCode::Conflict, "cannot start container {}: it is {}", c.id, to_string(c.state.status));
+    return Fail(ErrorCode::Conflict, "cannot start container {}: it is {}", c.id,
+                to_string(c.state.status));
   ContainerPaths paths(options_, c.id);
   std::string what = fmt::format("start container {}", short_container_id(c.id));
   ContainerNetworking net = TRY_CTX(what, networks_->attach(c, paths.dir));
@@ -125,7 +131,8 @@ Result<std::optional<AttachSession>> ContainerService::start(const std::string& 
     s.networks = net.endpoints;
     s.ports = net.ports;
   }));
-  UniqueFd ours = early && early->id == c.id ? std::move(early->control) : TRY(spawn_monitor(self_, options_, c.id));
+  UniqueFd ours = early && early->id == c.id ? std::move(early->control)
+                                             : TRY(spawn_monitor(self_, options_, c.id));
   // The monitor's setup starts from this record rather than reading berth.db first (which it
   // still does if the record is too large for one message).
   if (auto record = records_->get(c.id); record && *record)

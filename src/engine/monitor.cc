@@ -3,9 +3,9 @@
 #include "engine/monitor.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
-#include <malloc.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -90,7 +90,8 @@ void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NON
 
 class Monitor {
  public:
-  Monitor(EngineOptions options, std::string id) : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_) {}
+  Monitor(EngineOptions options, std::string id)
+      : options_(std::move(options)), id_(std::move(id)), paths_(options_, id_) {}
 
   int run(UniqueFd control);
 
@@ -207,7 +208,8 @@ bool Monitor::start_container(int restart_count) {
   // pages and its exit cost a container start ~4 ms. What the setup allocated is given back
   // below, and the code pages it touched at the next trim.
   UniqueFd master;
-  auto plan = setup_container(options_, id_, stdio, restart_count, &master, record_.empty() ? nullptr : &record_, db_);
+  auto plan = setup_container(options_, id_, stdio, restart_count, &master,
+                              record_.empty() ? nullptr : &record_, db_);
   ::malloc_trim(0);
   if (!plan) {
     const Error& e = plan.error();
@@ -504,7 +506,9 @@ int Monitor::run(UniqueFd control) {
   Client first;
   first.control = std::move(control);
   if (!read_initial_client(first)) return 0;
-  if (UniqueFd log(::open((paths_.dir + "/monitor.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)); log)
+  if (UniqueFd log(::open((paths_.dir + "/monitor.log").c_str(),
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+      log)
     ::dup2(log.get(), 2);
   auto lock = try_lock_monitor(paths_.lock, LOCK_EX);
   if (!lock) {
@@ -546,8 +550,10 @@ int Monitor::run(UniqueFd control) {
       bool restart = r && *r;
       if (!restart && auto_remove) {
         auto forgotten = forget_container(options_, *db, id_);
-        if (forgotten) removing = std::move(*forgotten);
-        else log::warn("container {}: --rm: {}", short_container_id(id_), forgotten.error().what());
+        if (forgotten)
+          removing = std::move(*forgotten);
+        else
+          log::warn("container {}: --rm: {}", short_container_id(id_), forgotten.error().what());
         if (removing && !files_after_exit) (void)removing->remove_files(id_);
       }
       return restart ? kRestartStatus : 0;

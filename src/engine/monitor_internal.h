@@ -43,7 +43,6 @@ struct MonitorPlan {
   int64_t oom_before = 0;
 };
 
-
 // The container's record as start read it, sent to the monitor so that the first setup need
 // not read berth.db before the container runs: its fields one a line (none holds a newline:
 // names and IDs are validated, the JSON is compact).
@@ -63,8 +62,9 @@ struct ContainerStdio {
 // is undone and the container's state records the error.
 // record: the container as the client sent it (encode_record), or null to read berth.db.
 // db: the berth.db connection to use, opened here when null and left open for the caller.
-Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal, const std::string* record,
+Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id,
+                                    const ContainerStdio& stdio, int restart_count,
+                                    UniqueFd* terminal, const std::string* record,
                                     std::shared_ptr<store::Database>& db);
 
 // In a writer child: applies change to the container's state in one transaction.

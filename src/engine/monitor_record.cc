@@ -6,12 +6,14 @@
 namespace berth::engine {
 
 std::string encode_record(const store::ContainerRecord& r) {
-  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", r.id, r.name, r.image_id, r.created, r.state, r.config);
+  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", r.id, r.name, r.image_id, r.created, r.state,
+                     r.config);
 }
 
 Result<store::ContainerRecord> decode_record(std::string_view text) {
   auto lines = split(text, '\n');
-  if (lines.size() != 6 || lines[0].empty()) return Fail(ErrorCode::Internal, "container record: {} lines, not 6", lines.size());
+  if (lines.size() != 6 || lines[0].empty())
+    return Fail(ErrorCode::Internal, "container record: {} lines, not 6", lines.size());
   store::ContainerRecord r;
   r.id = lines[0];
   r.name = lines[1];

@@ -231,8 +231,9 @@ Result<void> write_container_state(const EngineOptions& options, const std::stri
   return {};
 }
 
-Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id, const ContainerStdio& stdio,
-                                    int restart_count, UniqueFd* terminal, const std::string* record,
+Result<MonitorPlan> setup_container(const EngineOptions& options, const std::string& id,
+                                    const ContainerStdio& stdio, int restart_count,
+                                    UniqueFd* terminal, const std::string* record,
                                     std::shared_ptr<store::Database>& db) {
   std::optional<Container> given;
   if (record) {

@@ -20,7 +20,9 @@ constexpr uint64_t kSwapped = 1ULL << 62;
 constexpr uint64_t kFilePage = 1ULL << 61;  // or shared anonymous
 
 // A page this process wrote: an anonymous page in a private file mapping.
-bool written(uint64_t entry) { return (entry & kSwapped) || ((entry & kPresent) && !(entry & kFilePage)); }
+bool written(uint64_t entry) {
+  return (entry & kSwapped) || ((entry & kPresent) && !(entry & kFilePage));
+}
 
 }  // namespace
 
@@ -41,7 +43,9 @@ void drop_clean_file_pages(const std::string& path) {
     uintptr_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
     entries.assign((end - start) / page, 0);
     auto bytes = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
-    if (::pread(pagemap.get(), entries.data(), bytes, static_cast<off_t>(start / page * sizeof(uint64_t))) != bytes) continue;
+    if (::pread(pagemap.get(), entries.data(), bytes,
+                static_cast<off_t>(start / page * sizeof(uint64_t))) != bytes)
+      continue;
     size_t run = 0;
     for (size_t i = 0; i <= entries.size(); ++i) {
       if (i < entries.size() && !written(entries[i])) continue;

@@ -40,7 +40,8 @@ inline long call(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e 
 // fn must exec or exit (if it returns, the child exits 127). Returns the child's pid, or
 // -errno.
 inline long spawn_vfork(void (*fn)(void*), void* arg, void* stack_top) {
-  constexpr long kFlags = 0x00000100 /* CLONE_VM */ | 0x00004000 /* CLONE_VFORK */ | 17 /* SIGCHLD */;
+  constexpr long kFlags =
+      0x00000100 /* CLONE_VM */ | 0x00004000 /* CLONE_VFORK */ | 17 /* SIGCHLD */;
   long ret;
 #if defined(__x86_64__)
   register long r10 __asm__("r10") = 0;

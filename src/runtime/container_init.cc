@@ -148,8 +148,10 @@ void stage1_main(const InitConfig& c) {
     if (expect(c.sync_fd, SyncType::MapsWritten, nullptr, &err) < 0) die(c.sync_fd, err);
   }
   // Become root of the (new or joined) user namespace, when root is mapped there.
-  if (sys::setresgid_this_thread(0, 0, 0) != 0 && errno != EINVAL) die(c.sync_fd, (child_fail(&err, errno, "setresgid(0)"), err));
-  if (sys::setresuid_this_thread(0, 0, 0) != 0 && errno != EINVAL) die(c.sync_fd, (child_fail(&err, errno, "setresuid(0)"), err));
+  if (sys::setresgid_this_thread(0, 0, 0) != 0 && errno != EINVAL)
+    die(c.sync_fd, (child_fail(&err, errno, "setresgid(0)"), err));
+  if (sys::setresuid_this_thread(0, 0, 0) != 0 && errno != EINVAL)
+    die(c.sync_fd, (child_fail(&err, errno, "setresuid(0)"), err));
   if (c.ns.create_flags && ::unshare(static_cast<int>(c.ns.create_flags)) != 0)
     die(c.sync_fd, (child_fail(&err, errno, "create namespaces (flags 0x%lx)", c.ns.create_flags), err));
   pid_t init = sys::clone_fork(CLONE_PARENT);

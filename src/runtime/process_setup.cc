@@ -160,8 +160,10 @@ int exec_prepared_process(const PreparedProcess& p, ChildError* err, ListenerHan
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return child_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
   if (p.set_groups && sys::setgroups_this_thread(p.groups.size(), p.groups.data()) != 0)
     return child_fail(err, errno, "process.user.additionalGids: setgroups");
-  if (sys::setresgid_this_thread(p.gid, p.gid, p.gid) != 0) return child_fail(err, errno, "process.user.gid: setresgid(%u)", p.gid);
-  if (sys::setresuid_this_thread(p.uid, p.uid, p.uid) != 0) return child_fail(err, errno, "process.user.uid: setresuid(%u)", p.uid);
+  if (sys::setresgid_this_thread(p.gid, p.gid, p.gid) != 0)
+    return child_fail(err, errno, "process.user.gid: setresgid(%u)", p.gid);
+  if (sys::setresuid_this_thread(p.uid, p.uid, p.uid) != 0)
+    return child_fail(err, errno, "process.user.uid: setresuid(%u)", p.uid);
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return child_fail(err, errno, "prctl(PR_SET_KEEPCAPS)");
   if (p.umask) ::umask(*p.umask);
   if (::chdir(p.cwd.c_str()) != 0) return child_fail(err, errno, "process.cwd: chdir %s", p.cwd.c_str());

@@ -30,8 +30,8 @@ std::string cache_key_text(const oci::Seccomp& c) {
   const scmp_version* v = seccomp_version();
   utsname u{};
   (void)::uname(&u);
-  return fmt::format("berth-seccomp-3\nlibseccomp {}.{}.{}\n{} {} {}\n{}", v->major, v->minor, v->micro, u.release,
-                     u.version, u.machine, oci::seccomp_to_json(c));
+  return fmt::format("berth-seccomp-3\nlibseccomp {}.{}.{}\n{} {} {}\n{}", v->major, v->minor,
+                     v->micro, u.release, u.version, u.machine, oci::seccomp_to_json(c));
 }
 
 std::optional<SeccompProgram> decode(std::string_view bytes) {

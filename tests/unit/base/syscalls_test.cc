@@ -2,14 +2,13 @@
 // not have (glibc's setxid broadcast did, when a thread was being created at the clone).
 #include "base/syscalls.h"
 
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 namespace berth::sys {
 namespace {

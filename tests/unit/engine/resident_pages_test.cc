@@ -2,14 +2,13 @@
 #include "engine/resident_pages.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace berth::engine {
 namespace {
@@ -24,7 +23,8 @@ class ResidentPagesTest : public ::testing::Test {
     page_ = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     std::string data(kPages * page_, 'f');
     ASSERT_EQ(::write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-    map_ = static_cast<char*>(::mmap(nullptr, kPages * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+    map_ = static_cast<char*>(
+        ::mmap(nullptr, kPages * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
     ::close(fd);
     ASSERT_NE(map_, MAP_FAILED);
   }
@@ -58,8 +58,10 @@ TEST_F(ResidentPagesTest, DropsReadPagesAndKeepsWrittenOnes) {
   drop_clean_file_pages(path_);
 
   for (size_t i = 0; i < kPages; ++i) {
-    if (i == 3) EXPECT_TRUE(present(i)) << "the written page was dropped";
-    else EXPECT_FALSE(present(i)) << "page " << i << " is still resident";
+    if (i == 3)
+      EXPECT_TRUE(present(i)) << "the written page was dropped";
+    else
+      EXPECT_FALSE(present(i)) << "page " << i << " is still resident";
   }
   EXPECT_EQ(map_[3 * page_], 'w');
   EXPECT_EQ(map_[3 * page_ + 1], 'f');
