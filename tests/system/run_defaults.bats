@@ -135,6 +135,16 @@ EOF
   assert_output 1
 }
 
+@test "the command starts with no signal blocked or ignored, with or without the init" {
+  # The monitor blocks signals and SIGPIPE for itself; the container is created from it.
+  run berth run --rm busybox grep -E '^Sig(Blk|Ign):' /proc/self/status
+  assert_success
+  assert_output $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000'
+  run berth run --rm --init=false busybox grep -E '^Sig(Blk|Ign):' /proc/self/status
+  assert_success
+  assert_output $'SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000'
+}
+
 @test "init: SIGTERM reaches a shell-form command at once" {
   local id
   id=$(berth run -d busybox sh -c 'sleep 100') || fail "run -d failed"
