@@ -94,9 +94,7 @@ Result<ChildProcess> spawn(const SpawnOptions& opts) {
       (void)!::write(err_w.get(), &e, sizeof(e));
       ::_exit(127);
     }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    sys::reset_signals();
     if (path[0] == '/' || std::strchr(path, '/')) {
       ::execve(path, argv.data(), opts.env ? envp.data() : environ);
     } else {
@@ -159,6 +157,7 @@ Result<void> spawn_detached(const std::vector<std::string>& args, const std::vec
       if (::dup2(high[i].get(), 3 + static_cast<int>(i)) < 0) ::_exit(127);
     }
     ::close_range(3 + keep.size(), ~0U, 0);
+    sys::reset_signals();
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

@@ -58,4 +58,21 @@ inline int seccomp(unsigned op, unsigned flags, void* args) {
 }
 inline pid_t gettid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
+// Every signal back to its default action, and none blocked: what a child about to exec
+// should pass on, since an ignored signal and the mask survive exec. The raw call, because
+// glibc's sigaction refuses its two internal signals (32 and 33), which a parent may have left
+// ignored. SIGKILL and SIGSTOP fail with EINVAL and are already default.
+inline void reset_signals() {
+  struct {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long mask;
+  } dfl{};  // SIG_DFL
+  for (int sig = 1; sig < _NSIG; ++sig)
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(dfl.mask));
+  unsigned long none = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(none));
+}
+
 }  // namespace berth::sys

@@ -1,6 +1,7 @@
 // berth: one daemonless binary. Verbs are registered by the files of src/cli.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -12,6 +13,10 @@
 #include "engine/network_dns.h"
 
 int main(int argc, char** argv) {
+  // A SIGCHLD our parent left ignored would have the kernel reap our children before we read
+  // their status (waitpid: ECHILD). What else it left ignored or blocked stays ours; children
+  // that exec get a clean set (sys::reset_signals).
+  std::signal(SIGCHLD, SIG_DFL);
   CLI::App app{"berth: a secure-by-default container engine"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "berth version 0.1.0");

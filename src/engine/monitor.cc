@@ -21,6 +21,7 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/syscalls.h"
 #include "engine/container_internal.h"
 #include "engine/container_service.h"
 #include "engine/health.h"
@@ -48,12 +49,6 @@ constexpr int kRestartStatus = 10;
 
 LogTime log_now() { return std::chrono::time_point_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now()); }
 
-void unblock_signals() {
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
 // Runs fn in a forked child (whose pages never count against the monitor) and returns its
 // exit status, or -1 when it could not run or was killed.
 template <class F>
@@ -61,7 +56,7 @@ int in_child(F&& fn) {
   pid_t pid = ::fork();
   if (pid < 0) return -1;
   if (pid == 0) {
-    unblock_signals();
+    sys::reset_signals();
     ::_exit(fn());
   }
   int status = 0;
@@ -329,7 +324,7 @@ void Monitor::start_probe() {
   pid_t pid = ::fork();
   if (pid < 0) return;
   if (pid == 0) {
-    unblock_signals();
+    sys::reset_signals();
     int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, 0);
     ::dup2(pipe->write.get(), 1);

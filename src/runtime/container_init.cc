@@ -123,9 +123,7 @@ void init_main(const InitConfig& c) {
   ::close(c.exec_listen_fd);
 
   if (run_container_hooks(c.start_container_hooks, "startContainer", c.state_created_fmt, host_pid, &err) == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    sys::reset_signals();
     if (c.seccomp_agent) {
       AgentHandoff agent{&*c.seccomp_agent, host_pid};
       exec_prepared_process(c.process, &err, hand_listener_to_agent, &agent);

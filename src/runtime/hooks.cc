@@ -39,9 +39,7 @@ int run_hook_in_child(const PreparedHook& hook, const char* phase, int index,
   }
   if (pid == 0) {
     ::dup2(pipefd[0], 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    sys::reset_signals();
     ::execve(hook.path.c_str(), hook.argv.get(), hook.envp.get());
     ::_exit(127);
   }

@@ -65,9 +65,7 @@ bool same_namespace(const std::string& a, const std::string& b) {
     }
     ::close(console_fd);
   }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  sys::reset_signals();
   if (agent) exec_prepared_process(proc, &err, hand_listener_to_agent, &agent_ctx);
   else exec_prepared_process(proc, &err);
   sync_send_error(sync_fd, err);

@@ -16,9 +16,10 @@ source "$BATS_TEST_DIRNAME/json_array.bash"
 : "${BATS_TEST_TIMEOUT:=300}"
 REPO_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
-# berth ARGS...: the CLI with this test's store.
+# berth ARGS...: the CLI with this test's store. $BERTH_PREFIX, when set, is a command that
+# runs it (a test tool).
 berth() {
-  timeout -k 5 240 "${BERTH:-berth-not-set}" --root "$ROOT" --runroot "$RUNROOT" --config "$CONFIG" "$@"
+  timeout -k 5 240 ${BERTH_PREFIX:-} "${BERTH:-berth-not-set}" --root "$ROOT" --runroot "$RUNROOT" --config "$CONFIG" "$@"
 }
 
 image_setup() {
