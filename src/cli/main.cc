@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "cli/engine_cli.h"
 #include "cli/runtime_cli.h"
+#include "cli/usage_error.h"
 #include "engine/monitor.h"
 #include "engine/network_dns.h"
 
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (!runtime_only)
+      if (std::optional<int> code = berth::cli::usage_error(app, e)) return *code;
     int code = app.exit(e);
     if (code == 0) return 0;
     // runc exits 1 on a usage error; Docker's CLI exits 125.

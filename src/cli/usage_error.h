@@ -1,0 +1,16 @@
+// Docker's answers to a command line the parser refused.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+
+namespace berth::cli {
+
+// After app.parse threw e: prints what Docker prints and returns its exit status, or nullopt
+// for errors CLI11 words well enough (a bad option value). A bare group, or berth alone, prints
+// its help (0); an unknown command is named (1); so is an unknown flag (125); a wrong number of
+// arguments says how many the command takes (1).
+std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e);
+
+}  // namespace berth::cli
