@@ -5,13 +5,13 @@
 
 #include "cli/attach_client.h"
 #include "cli/container_verbs.h"
+#include "cli/usage_error.h"
 #include "engine/run_options.h"
 
 namespace berth::cli {
 namespace {
 
 struct ExecFlags {
-  std::string container;
   bool detach = false, interactive = false, tty = false, privileged = false;
   std::string user, workdir;
   std::vector<std::string> env, env_file;
@@ -19,11 +19,11 @@ struct ExecFlags {
 
 void run_exec(EngineGlobals& g, const ExecFlags& flags, CLI::App& cmd) {
   engine::ExecRequest req;
-  req.cmd = cmd.remaining();
-  if (req.cmd.empty()) {
-    fail(g, "exec requires at least 2 arguments: CONTAINER COMMAND [ARG...]");
-    return void(g.exit_code = 125);
-  }
+  // CONTAINER COMMAND [ARG...], unparsed: flags stop at the container.
+  check_unparsed_arguments(cmd, 2);
+  std::vector<std::string> args = cmd.remaining();
+  std::string container = args.front();
+  req.cmd.assign(args.begin() + 1, args.end());
   req.detach = flags.detach;
   req.interactive = flags.interactive;
   req.tty = flags.tty;
@@ -45,7 +45,7 @@ void run_exec(EngineGlobals& g, const ExecFlags& flags, CLI::App& cmd) {
   }
   auto svc = g.containers();
   if (!svc) return;
-  auto code = svc->exec(flags.container, req, own_streams(flags.interactive));
+  auto code = svc->exec(container, req, own_streams(flags.interactive));
   if (!code) {
     // 126/127 when the command cannot run or is not there; 1 for anything else, as Docker.
     fail(g, code.error());
@@ -89,8 +89,8 @@ void add_exec(CLI::App& app, CLI::App& container, EngineGlobals& g) {
     cmd->add_option("-u,--user", flags->user, "Username or UID (format: \"<name|uid>[:<group|gid>]\")");
     cmd->add_option("-w,--workdir", flags->workdir, "Working directory inside the container");
     cmd->add_option("-e,--env", flags->env, "Set environment variables")->allow_extra_args(false);
-    cmd->add_option("--env-file", flags->env_file, "Read in a file of environment variables")->allow_extra_args(false);
-    cmd->add_option("container", flags->container, "CONTAINER")->required();
+    cmd->add_option("--env-file", flags->env_file, "Read in a file of environment variables")
+        ->allow_extra_args(false);
     cmd->prefix_command();
     cmd->callback([&g, flags, cmd] { run_exec(g, *flags, *cmd); });
 

@@ -3,10 +3,11 @@
 #include <iostream>
 
 #include "cli/attach_client.h"
+#include "cli/container_verbs.h"
 #include "cli/engine_cli.h"
 #include "cli/progress_display.h"
-#include "cli/container_verbs.h"
 #include "cli/run_flags.h"
+#include "cli/usage_error.h"
 
 namespace berth::cli {
 namespace {
@@ -45,6 +46,7 @@ struct Created {
 // overlaps opening the stores and create. If that fails, start spawns one as usual.
 std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags, CLI::App& cmd,
                                          bool with_monitor) {
+  check_unparsed_arguments(cmd, 1);
   auto opts = run_options_from_flags(flags, cmd);
   if (!opts) return fail_run(g, opts.error()), std::nullopt;
   std::optional<engine::EarlyMonitor> monitor;

@@ -11,6 +11,13 @@
 namespace berth::cli {
 namespace {
 
+// What check_unparsed_arguments throws: the message says how many arguments the command takes.
+class ArgumentCount : public CLI::ParseError {
+ public:
+  explicit ArgumentCount(std::string takes)
+      : CLI::ParseError("ArgumentCount", std::move(takes), 1) {}
+};
+
 std::string arguments(int n) { return fmt::format("{} argument{}", n, n == 1 ? "" : "s"); }
 
 // "requires 2 arguments", "requires at least 1 argument" or "requires at most 1 argument",
@@ -69,6 +76,9 @@ std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e) {
   } else if (group) {
     std::cerr << "berth: unknown command: " << path << " " << word;
     code = 1;
+  } else if (dynamic_cast<const ArgumentCount*>(&e)) {
+    std::cerr << "berth: '" << path << "' " << e.what();
+    code = 1;
   } else if (short_of_values || dynamic_cast<const CLI::RequiredError*>(&e) ||
              dynamic_cast<const CLI::ExtrasError*>(&e)) {
     std::cerr << "berth: '" << path << "' " << arity(*cmd, !rest.empty());
@@ -78,6 +88,13 @@ std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e) {
   }
   std::cerr << "\n\nRun '" << path << " --help' for more information\n";
   return code;
+}
+
+void check_unparsed_arguments(const CLI::App& cmd, int min) {
+  std::vector<std::string> rest = cmd.remaining();
+  if (!rest.empty() && rest.front().starts_with("-")) throw CLI::ExtrasError(rest);
+  if (rest.size() < static_cast<size_t>(min))
+    throw ArgumentCount("requires at least " + arguments(min));
 }
 
 }  // namespace berth::cli

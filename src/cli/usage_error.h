@@ -13,4 +13,9 @@ namespace berth::cli {
 // arguments says how many the command takes (1).
 std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e);
 
+// For a command that takes its arguments unparsed (run's IMAGE [COMMAND...], exec's CONTAINER
+// COMMAND...), from its callback: throws, for usage_error to answer, when the first is an
+// unknown flag or there are fewer than min.
+void check_unparsed_arguments(const CLI::App& cmd, int min);
+
 }  // namespace berth::cli

@@ -59,6 +59,14 @@ assert_store_empty() {
   run berth logs --tail
   assert_failure 125
   assert_line "flag needs an argument: --tail"
+  # run and exec take their arguments unparsed: flags stop at the image or the container.
+  run berth run --nosuch busybox true
+  assert_failure 125
+  assert_line "unknown flag: --nosuch"
+  assert_line "Run 'berth run --help' for more information"
+  run berth exec -Z c ls
+  assert_failure 125
+  assert_line "unknown shorthand flag: 'Z' in -Z"
   assert_store_empty
 }
 
@@ -71,6 +79,9 @@ assert_store_empty() {
     "images;a b;requires at most 1 argument"
     "volume create;a b;requires at most 1 argument"
     "network create;;requires 1 argument"
+    "run;;requires at least 1 argument"
+    "container create;;requires at least 1 argument"
+    "exec;c;requires at least 2 arguments"
   )
   local c cmd args takes
   for c in "${cases[@]}"; do
