@@ -1,5 +1,6 @@
 // The credential calls of a clone_fork child: they must not wait for threads the child does
-// not have (glibc's setxid broadcast did, when a thread was being created at the clone).
+// not have (glibc's setxid broadcast did, when a thread was being created at the clone). And
+// reset_signals, which must clear what a parent left ignored, glibc's own signals included.
 #include "base/syscalls.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <string>
 #include <thread>
 
 namespace berth::sys {
@@ -52,6 +55,41 @@ TEST(SyscallsTest, ACloneChildChangesCredentialsWhileItsParentCreatesThreads) {
     if (setresuid_this_thread(0, 0, 0) != 0) return 3;
     return 0;
   });
+}
+
+// The hex mask of a /proc/self/status line ("SigIgn:", "SigBlk:").
+unsigned long long status_mask(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with(field)) return std::stoull(line.substr(field.size()), nullptr, 16);
+  }
+  return ~0ULL;
+}
+
+TEST(SyscallsTest, ResetSignalsClearsEveryIgnoredAndBlockedSignal) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // What CI's runner does to its children: 32 and 33 ignored (glibc refuses to), plus more.
+    struct {
+      void (*handler)(int);
+      unsigned long flags;
+      void (*restorer)();
+      unsigned long mask;
+    } ignore{SIG_IGN, 0, nullptr, 0};
+    for (int sig : {SIGHUP, SIGPIPE, 32, 33, 40})
+      ::syscall(SYS_rt_sigaction, sig, &ignore, nullptr, sizeof(ignore.mask));
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    if (status_mask("SigIgn:") == 0 || status_mask("SigBlk:") == 0) ::_exit(2);  // not set up
+    reset_signals();
+    ::_exit(status_mask("SigIgn:") == 0 && status_mask("SigBlk:") == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: a signal is still ignored or blocked; 2: setup failed";
 }
 
 }  // namespace
