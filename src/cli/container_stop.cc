@@ -37,7 +37,8 @@ struct RmFlags {
 void add_stop_like(CLI::App& parent, EngineGlobals& g) {
   auto stop = std::make_shared<StopFlags>();
   auto* cmd = parent.add_subcommand("stop", "Stop one or more running containers");
-  cmd->add_option("-t,--time,--timeout", stop->timeout, "Seconds to wait before killing the container");
+  cmd->add_option("-t,--timeout,--time", stop->timeout,
+                  "Seconds to wait before killing the container");
   cmd->add_option("-s,--signal", stop->signal, "Signal to send to the container");
   cmd->add_option("containers", stop->containers, "CONTAINER")->required();
   cmd->callback([&g, stop] {
@@ -48,7 +49,8 @@ void add_stop_like(CLI::App& parent, EngineGlobals& g) {
 
   auto restart = std::make_shared<StopFlags>();
   cmd = parent.add_subcommand("restart", "Restart one or more containers");
-  cmd->add_option("-t,--time,--timeout", restart->timeout, "Seconds to wait before killing the container");
+  cmd->add_option("-t,--timeout,--time", restart->timeout,
+                  "Seconds to wait before killing the container");
   cmd->add_option("containers", restart->containers, "CONTAINER")->required();
   cmd->callback([&g, restart] {
     each(g, restart->containers, [&](engine::ContainerService& s, const std::string& ref) {

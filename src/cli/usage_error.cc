@@ -6,6 +6,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace berth::cli {
@@ -45,6 +46,25 @@ const CLI::Option* mismatched(const CLI::App& cmd, const CLI::ParseError& e) {
   return nullptr;
 }
 
+// The option and value of a ConversionError, from CLI11's "Could not convert: NAME = VALUE".
+std::optional<std::pair<const CLI::Option*, std::string>> unconverted(const CLI::App& cmd,
+                                                                      const CLI::ParseError& e) {
+  if (!dynamic_cast<const CLI::ConversionError*>(&e)) return std::nullopt;
+  std::string_view what = e.what();
+  for (const CLI::Option* o : cmd.get_options()) {
+    std::string prefix = "Could not convert: " + o->get_name() + " = ";
+    if (what.starts_with(prefix)) return std::pair{o, std::string(what.substr(prefix.size()))};
+  }
+  return std::nullopt;
+}
+
+// "-t, --time" or "--time", as Docker names a flag.
+std::string flag_names(const CLI::Option& o) {
+  std::string names;
+  for (const std::string& s : o.get_snames()) names += "-" + s + ", ";
+  return names + o.get_name();
+}
+
 }  // namespace
 
 std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e) {
@@ -60,6 +80,7 @@ std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e) {
   bool group = cmd->get_require_subcommand_min() > 0;
   std::string_view word = rest.empty() ? "" : rest.front();
   const CLI::Option* short_of_values = mismatched(*cmd, e);
+  auto bad_value = unconverted(*cmd, e);
   int code;
   if (group && rest.empty()) {
     std::cout << cmd->help();
@@ -69,6 +90,10 @@ std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e) {
     code = 125;
   } else if (word.starts_with("-") && word.size() > 1) {
     std::cerr << "unknown shorthand flag: '" << word[1] << "' in " << word;
+    code = 125;
+  } else if (bad_value) {
+    std::cerr << "invalid argument \"" << bad_value->second << "\" for \""
+              << flag_names(*bad_value->first) << "\" flag: invalid syntax";
     code = 125;
   } else if (short_of_values && !short_of_values->get_positional()) {
     std::cerr << "flag needs an argument: " << short_of_values->get_name();

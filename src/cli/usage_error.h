@@ -8,9 +8,9 @@
 namespace berth::cli {
 
 // After app.parse threw e: prints what Docker prints and returns its exit status, or nullopt
-// for errors CLI11 words well enough (a bad option value). A bare group, or berth alone, prints
-// its help (0); an unknown command is named (1); so is an unknown flag (125); a wrong number of
-// arguments says how many the command takes (1).
+// for errors CLI11 words well enough. A bare group, or berth alone, prints its help (0); an
+// unknown command is named (1); so is an unknown flag, a flag without its value or with one that
+// does not convert (125); a wrong number of arguments says how many the command takes (1).
 std::optional<int> usage_error(CLI::App& app, const CLI::ParseError& e);
 
 // For a command that takes its arguments unparsed (run's IMAGE [COMMAND...], exec's CONTAINER

@@ -42,7 +42,7 @@ assert_store_empty() {
   [[ $stderr == *"Run 'berth volume --help' for more information" ]] || fail "stderr: $stderr"
 }
 
-@test "an unknown flag or a flag without its value: exit 125, nothing made" {
+@test "an unknown flag, a flag without its value or with a bad one: exit 125, nothing made" {
   run berth --badflag ps
   assert_failure 125
   assert_line "unknown flag: --badflag"
@@ -59,6 +59,12 @@ assert_store_empty() {
   run berth logs --tail
   assert_failure 125
   assert_line "flag needs an argument: --tail"
+  run berth stop -t soon c
+  assert_failure 125
+  assert_line "invalid argument \"soon\" for \"-t, --timeout\" flag: invalid syntax"
+  run berth ps --last=y
+  assert_failure 125
+  assert_line "invalid argument \"y\" for \"-n, --last\" flag: invalid syntax"
   # run and exec take their arguments unparsed: flags stop at the image or the container.
   run berth run --nosuch busybox true
   assert_failure 125
