@@ -30,6 +30,13 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
   cmd.add_option("--memory-swap", f.memory_swap, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap");
   cmd.add_option("--cpus", f.cpus, "Number of CPUs");
   cmd.add_option("--cpuset-cpus", f.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
+  cmd.add_option("--cpuset-mems", f.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
+  cmd.add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)");
+  cmd.add_option("--memory-reservation", f.memory_reservation, "Memory soft limit");
+  cmd.add_option("--shm-size", f.shm_size, "Size of /dev/shm");
+  cmd.add_option("--sysctl", f.sysctl, "Sysctl options")->allow_extra_args(false);
+  cmd.add_option("--oom-score-adj", f.oom_score_adj, "Tune host's OOM preferences (-1000 to 1000)");
+  cmd.add_option("--domainname", f.domainname, "Container NIS domain name");
   cmd.add_option("--pids-limit", f.pids_limit, "Tune container pids limit (set -1 for unlimited)");
   cmd.add_option("--ulimit", f.ulimit, "Ulimit options")->allow_extra_args(false);
   cmd.add_option("--restart", f.restart, "Restart policy to apply when a container exits");
@@ -134,6 +141,18 @@ Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& c
   if (!f.memory_swap.empty()) o.memory_swap = f.memory_swap == "-1" ? -1 : TRY(parse_memory_size(f.memory_swap, "--memory-swap"));
   if (!f.cpus.empty()) o.nano_cpus = TRY(parse_cpus(f.cpus));
   o.cpuset_cpus = f.cpuset_cpus;
+  o.cpuset_mems = f.cpuset_mems;
+  if (!f.cpu_shares.empty()) {
+    auto n = parse_int(f.cpu_shares, "-c, --cpu-shares");
+    if (!n) return Err(flag_error("-c, --cpu-shares", f.cpu_shares, "invalid syntax"));
+    o.cpu_shares = *n;
+  }
+  if (!f.memory_reservation.empty())
+    o.memory_reservation = TRY(parse_memory_size(f.memory_reservation, "--memory-reservation"));
+  if (!f.shm_size.empty()) o.shm_size = TRY(parse_memory_size(f.shm_size, "--shm-size"));
+  for (const auto& s : f.sysctl) TRY(parse_sysctl(s, o.sysctls));
+  if (!f.oom_score_adj.empty()) o.oom_score_adj = TRY(parse_oom_score_adj(f.oom_score_adj));
+  o.domainname = f.domainname;
   if (!f.pids_limit.empty()) {
     auto n = parse_int(f.pids_limit, "--pids-limit");
     if (!n) return Err(flag_error("--pids-limit", f.pids_limit, "invalid syntax"));

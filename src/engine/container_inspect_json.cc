@@ -226,9 +226,15 @@ Json host_config(const Container& c) {
   j["ReadonlyRootfs"] = o.read_only;
   j["SecurityOpt"] = or_null(security_opts(o));
   if (!tmpfs.empty()) j["Tmpfs"] = std::move(tmpfs);
+  j["ShmSize"] = o.shm_size.value_or(kDefaultShmSize);
+  if (!o.sysctls.empty()) j["Sysctls"] = o.sysctls;
+  j["OomScoreAdj"] = o.oom_score_adj.value_or(0);
+  j["CpuShares"] = o.cpu_shares.value_or(0);
   j["Memory"] = o.memory.value_or(0);
   j["NanoCpus"] = o.nano_cpus.value_or(0);
   j["CpusetCpus"] = o.cpuset_cpus;
+  j["CpusetMems"] = o.cpuset_mems;
+  j["MemoryReservation"] = o.memory_reservation.value_or(0);
   j["MemorySwap"] = o.memory_swap.value_or(0);
   j["PidsLimit"] = o.pids_limit.value_or(kDefaultPidsLimit);
   Json ulimits = Json::array();
@@ -266,7 +272,7 @@ Json config_json(const Container& c, const oci::ContainerConfig& eff) {
   const RunOptions& o = c.config;
   Json j;
   j["Hostname"] = o.hostname.empty() ? short_container_id(c.id) : o.hostname;
-  j["Domainname"] = "";
+  j["Domainname"] = o.domainname;
   j["User"] = eff.user;
   j["AttachStdin"] = o.interactive && !o.detach;
   j["AttachStdout"] = !o.detach;

@@ -112,6 +112,13 @@ OJson write(const RunOptions& r) {
   put_optional(o, "memory_swap", r.memory_swap);
   put_optional(o, "nano_cpus", r.nano_cpus);
   o["cpuset_cpus"] = r.cpuset_cpus;
+  o["cpuset_mems"] = r.cpuset_mems;
+  put_optional(o, "memory_reservation", r.memory_reservation);
+  put_optional(o, "cpu_shares", r.cpu_shares);
+  put_optional(o, "shm_size", r.shm_size);
+  o["sysctls"] = r.sysctls;
+  put_optional(o, "oom_score_adj", r.oom_score_adj);
+  o["domainname"] = r.domainname;
   put_optional(o, "pids_limit", r.pids_limit);
   OJson ulimits = OJson::array();
   for (const auto& u : r.ulimits) ulimits.push_back(OJson{{"name", u.name}, {"soft", u.soft}, {"hard", u.hard}});
@@ -323,6 +330,13 @@ Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
       .field("memory_swap", r.memory_swap)
       .field("nano_cpus", r.nano_cpus)
       .field("cpuset_cpus", r.cpuset_cpus)
+      .field("cpuset_mems", r.cpuset_mems)
+      .field("memory_reservation", r.memory_reservation)
+      .field("cpu_shares", r.cpu_shares)
+      .field("shm_size", r.shm_size)
+      .field("sysctls", r.sysctls)
+      .field("oom_score_adj", r.oom_score_adj)
+      .field("domainname", r.domainname)
       .field("pids_limit", r.pids_limit)
       .field("ulimits", r.ulimits)
       .field("restart", r.restart)

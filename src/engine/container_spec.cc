@@ -43,7 +43,7 @@ oci::Mount mount(std::string dest, std::string type, std::string source,
   return oci::Mount{std::move(dest), std::move(type), std::move(source), std::move(options), {}, {}};
 }
 
-std::vector<oci::Mount> default_mounts(bool privileged) {
+std::vector<oci::Mount> default_mounts(bool privileged, int64_t shm_size) {
   std::string sys_mode = privileged ? "rw" : "ro";
   return {
       mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
@@ -51,9 +51,11 @@ std::vector<oci::Mount> default_mounts(bool privileged) {
       mount("/dev/pts", "devpts", "devpts",
             {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
       mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", sys_mode}),
-      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", sys_mode}),
+      mount("/sys/fs/cgroup", "cgroup", "cgroup",
+            {"nosuid", "noexec", "nodev", "relatime", sys_mode}),
       mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
-      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=67108864"}),
+      mount("/dev/shm", "tmpfs", "shm",
+            {"nosuid", "noexec", "nodev", "mode=1777", fmt::format("size={}", shm_size)}),
   };
 }
 
@@ -182,19 +184,24 @@ Result<oci::Resources> resources(const RunOptions& opts) {
   oci::Resources r;
   r.devices = opts.privileged ? std::vector<oci::DeviceRule>{oci::DeviceRule{true, "a", std::nullopt, std::nullopt, "rwm"}}
                               : default_device_rules();
-  if (opts.memory || opts.memory_swap) {
+  if (opts.memory || opts.memory_swap || opts.memory_reservation) {
     oci::Memory m;
-    if (opts.memory) m.limit = *opts.memory;
-    if (opts.memory_swap) m.swap = *opts.memory_swap;
+    m.limit = opts.memory;
+    m.swap = opts.memory_swap;
+    m.reservation = opts.memory_reservation;
     r.memory = m;
   }
-  if ((opts.nano_cpus && *opts.nano_cpus > 0) || !opts.cpuset_cpus.empty()) {
+  bool shares = opts.cpu_shares && *opts.cpu_shares > 0;
+  if ((opts.nano_cpus && *opts.nano_cpus > 0) || shares || !opts.cpuset_cpus.empty() ||
+      !opts.cpuset_mems.empty()) {
     oci::Cpu c;
     if (opts.nano_cpus && *opts.nano_cpus > 0) {
       c.period = kCpuPeriod;
       c.quota = *opts.nano_cpus * static_cast<int64_t>(kCpuPeriod) / 1000000000;
     }
+    if (shares) c.shares = static_cast<uint64_t>(*opts.cpu_shares);
     c.cpus = opts.cpuset_cpus;
+    c.mems = opts.cpuset_mems;
     r.cpu = c;
   }
   int64_t pids = opts.pids_limit.value_or(kDefaultPidsLimit);
@@ -360,6 +367,32 @@ Result<void> validate_run_options(const RunOptions& opts) {
   if (!opts.cpuset_cpus.empty() && !valid_cpuset(opts.cpuset_cpus)) {
     return Err(flag_error("--cpuset-cpus", opts.cpuset_cpus, "expected a list like 0-3,5"));
   }
+  if (!opts.cpuset_mems.empty() && !valid_cpuset(opts.cpuset_mems)) {
+    return Err(flag_error("--cpuset-mems", opts.cpuset_mems, "expected a list like 0-3,5"));
+  }
+  if (opts.cpu_shares && *opts.cpu_shares < 0) {
+    return Err(invalid("-c, --cpu-shares cannot be negative"));
+  }
+  if (opts.memory_reservation && opts.memory && *opts.memory_reservation > *opts.memory) {
+    return Err(
+        invalid("--memory-reservation: the memory limit (--memory) cannot be less than "
+                "the memory reservation"));
+  }
+  if (opts.shm_size && *opts.shm_size <= 0) {
+    return Err(invalid("--shm-size must be greater than 0"));
+  }
+  if (opts.domainname.size() > 64) {
+    return Err(flag_error("--domainname", opts.domainname, "longer than 64 characters"));
+  }
+  bool own_network = opts.network.mode != "host" && !opts.network.mode.starts_with("container:");
+  for (const auto& [key, value] : opts.sysctls) {
+    if (key.starts_with("net.") && !own_network) {
+      return Err(flag_error("--sysctl", key + "=" + value,
+                            fmt::format("the container shares another network namespace "
+                                        "(--network {}); net.* sysctls would change it",
+                                        opts.network.mode)));
+    }
+  }
   if (!opts.workdir.empty() && opts.workdir.front() != '/') {
     return Err(invalid(fmt::format("-w, --workdir: the working directory '{}' is invalid, it "
                                    "needs to be an absolute path",
@@ -420,6 +453,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   spec.oci_version = std::string(oci::kSpecVersion);
   spec.root = oci::Root{in.rootfs, opts.read_only || strict};
   spec.hostname = opts.hostname.empty() ? in.id.substr(0, 12) : opts.hostname;
+  spec.domainname = opts.domainname;
 
   oci::Process p;
   p.terminal = opts.tty;
@@ -483,6 +517,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   p.capabilities = c;
   p.no_new_privileges = opts.no_new_privileges;
   p.rlimits = TRY(rlimits(opts));
+  p.oom_score_adj = opts.oom_score_adj;
   spec.process = std::move(p);
 
   // Mounts: the defaults (minus those a user mount replaces), the engine's files, the user's.
@@ -490,7 +525,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   auto replaced = [&](const std::string& dest) {
     return std::any_of(users.begin(), users.end(), [&](const oci::Mount& m) { return m.destination == dest; });
   };
-  for (auto& m : default_mounts(opts.privileged)) {
+  for (auto& m : default_mounts(opts.privileged, opts.shm_size.value_or(kDefaultShmSize))) {
     if (!replaced(m.destination)) spec.mounts.push_back(std::move(m));
   }
   if (opts.init) {
@@ -511,6 +546,7 @@ Result<oci::Spec> build_container_spec(const RunOptions& opts, const oci::ImageC
   }
   if (opts.network.mode != "host") l.namespaces.push_back(oci::Namespace{oci::NamespaceType::Network, in.netns_path});
   l.resources = TRY(resources(opts));
+  l.sysctl = opts.sysctls;
   l.cgroups_path = in.cgroups_path;
   l.seccomp = TRY(seccomp(opts, caps));
   if (!opts.privileged) {

@@ -625,4 +625,36 @@ Result<void> parse_label(std::string_view text, std::map<std::string, std::strin
   return {};
 }
 
+Result<void> parse_sysctl(std::string_view text, std::map<std::string, std::string>& sysctls) {
+  auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return Err(flag_error("--sysctl", text, "expected key=value"));
+  }
+  std::string key(trim(text.substr(0, eq)));
+  // The IPC namespace's parameters, and the network namespace's.
+  static constexpr std::string_view kIpc[] = {
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  bool namespaced = std::find(std::begin(kIpc), std::end(kIpc), key) != std::end(kIpc) ||
+                    key.starts_with("fs.mqueue.") || key.starts_with("net.");
+  if (!namespaced || key.find('/') != std::string::npos || key.find("..") != std::string::npos) {
+    return Err(flag_error("--sysctl", text,
+                          fmt::format("sysctl '{}' is not allowed: only the IPC (kernel.msg*, "
+                                      "kernel.sem, kernel.shm*, fs.mqueue.*) and network (net.*) "
+                                      "parameters of the container's namespaces can be set",
+                                      key)));
+  }
+  sysctls[key] = std::string(text.substr(eq + 1));
+  return {};
+}
+
+Result<int> parse_oom_score_adj(std::string_view text) {
+  auto n = parse_int(text, "--oom-score-adj");
+  if (!n) return Err(flag_error("--oom-score-adj", text, "invalid syntax"));
+  if (*n < -1000 || *n > 1000) {
+    return Err(flag_error("--oom-score-adj", text, "the range is [-1000, 1000]"));
+  }
+  return static_cast<int>(*n);
+}
+
 }  // namespace berth::engine

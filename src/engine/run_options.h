@@ -123,7 +123,13 @@ struct RunOptions {
   bool privileged = false;
   std::optional<int64_t> memory, memory_swap;  // bytes; swap -1 = unlimited
   std::optional<int64_t> nano_cpus;            // --cpus × 1e9
-  std::string cpuset_cpus;
+  std::string cpuset_cpus, cpuset_mems;
+  std::optional<int64_t> memory_reservation;   // bytes: the soft limit (memory.low on v2)
+  std::optional<int64_t> cpu_shares;           // relative weight, 1024 = Docker's default
+  std::optional<int64_t> shm_size;             // bytes of /dev/shm; nullopt = 64 MiB
+  std::map<std::string, std::string> sysctls;  // namespaced kernel parameters only
+  std::optional<int> oom_score_adj;            // -1000..1000
+  std::string domainname;
   std::optional<int64_t> pids_limit;  // nullopt = berth's default 4096; <= 0 = unlimited
   std::vector<Ulimit> ulimits;
   RestartPolicy restart;
@@ -179,10 +185,17 @@ Result<void> parse_log_opt(std::string_view text, LogOptions& log);
 Result<void> parse_security_opt(std::string_view text, RunOptions& opts);
 // --security-profile default|strict.
 Result<SecurityProfile> parse_security_profile(std::string_view text);
+// --sysctl "key=value", added to sysctls. Only the kernel parameters a container's own
+// namespaces hold are allowed, as Docker: the IPC ones (kernel.msg*, kernel.sem, kernel.shm*,
+// fs.mqueue.*) and net.*.
+Result<void> parse_sysctl(std::string_view text, std::map<std::string, std::string>& sysctls);
+// --oom-score-adj: an integer in [-1000, 1000].
+Result<int> parse_oom_score_adj(std::string_view text);
 // -l/--label "key=value" (a bare key gets an empty value), added to labels.
 Result<void> parse_label(std::string_view text, std::map<std::string, std::string>& labels);
 
 // The seccomp profile for --security-opt seccomp=FILE is read by build_container_spec.
 inline constexpr int64_t kDefaultPidsLimit = 4096;
+inline constexpr int64_t kDefaultShmSize = 64 << 20;
 
 }  // namespace berth::engine

@@ -46,7 +46,7 @@ void env_file(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 14) {
+  switch (data[0] % 16) {
     case 0: check_mount(parse_volume_flag(text), text); break;
     case 1: check_mount(parse_mount_flag(text), text); break;
     case 2: check_mount(parse_tmpfs_flag(text), text); break;
@@ -93,6 +93,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 13: env_file(text); break;
+    case 14: {
+      std::map<std::string, std::string> sysctls;
+      if (parse_sysctl(text, sysctls)) {
+        for (const auto& [key, value] : sysctls)
+          require(key.find('/') == std::string::npos, "accepted a sysctl key with a '/'", text);
+      }
+      break;
+    }
+    case 15: {
+      auto n = parse_oom_score_adj(text);
+      require(!n || (*n >= -1000 && *n <= 1000), "accepted an oom score outside the range", text);
+      break;
+    }
   }
   return 0;
 }

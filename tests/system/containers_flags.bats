@@ -115,6 +115,63 @@ health_is() {
   fi
 }
 
+@test "--cpu-shares, --memory-reservation and --cpuset-mems: the container's cgroup" {
+  require_cgroup cpu
+  require_cgroup memory
+  require_cgroup cpuset
+  run berth run --rm -c 512 -m 64m --memory-reservation 32m --cpuset-mems 0 busybox sh -c \
+    "$(cgroup_file cpu cpu.shares cpu.weight); $(cgroup_file memory memory.soft_limit_in_bytes memory.low); $(cgroup_file cpuset cpuset.mems cpuset.mems)"
+  assert_success
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    assert_output $'20\n33554432\n0'  # cpu.weight = 1 + (512 - 2) * 9999 / 262142
+  else
+    assert_output $'512\n33554432\n0'
+  fi
+}
+
+@test "--shm-size, --sysctl, --oom-score-adj and --domainname as the container sees them" {
+  local shmmax
+  shmmax=$(cat /proc/sys/kernel/shmmax)
+  local script='grep " /dev/shm " /proc/mounts | grep -o "size=[0-9]*k"
+    cat /proc/sys/net/core/somaxconn /proc/sys/kernel/shmmax /proc/self/oom_score_adj /proc/sys/kernel/domainname'
+  run berth run --rm --shm-size 16m --sysctl net.core.somaxconn=1234 --sysctl kernel.shmmax=1000000 \
+    --oom-score-adj 500 --domainname example.org busybox sh -c "$script"
+  assert_success
+  assert_output $'size=16384k\n1234\n1000000\n500\nexample.org'
+  # The container's own namespaces changed, not the host's.
+  [ "$(cat /proc/sys/kernel/shmmax)" = "$shmmax" ] || fail "the host's kernel.shmmax changed"
+  run berth run --rm busybox sh -c 'grep " /dev/shm " /proc/mounts | grep -o "size=[0-9]*k"; cat /proc/self/oom_score_adj'
+  assert_output $'size=65536k\n0'
+  local id
+  id=$(berth create --shm-size 1g --sysctl fs.mqueue.msg_max=20 --oom-score-adj -10 --domainname d.example \
+    -c 256 --memory-reservation 10m --cpuset-mems 0 busybox true) || fail "create failed"
+  run berth inspect -f '{{.HostConfig.ShmSize}} {{json .HostConfig.Sysctls}} {{.HostConfig.OomScoreAdj}} {{.Config.Domainname}} {{.HostConfig.CpuShares}} {{.HostConfig.MemoryReservation}} {{.HostConfig.CpusetMems}}' "$id"
+  assert_output '1073741824 {"fs.mqueue.msg_max":"20"} -10 d.example 256 10485760 0'
+}
+
+@test "--sysctl, --oom-score-adj, --shm-size and resource flags: bad values exit 125, nothing made" {
+  local bad
+  local cases=(
+    "--sysctl kernel.hostname=x|sysctl 'kernel.hostname' is not allowed"
+    "--sysctl net.ipv4.ip_forward|expected key=value"
+    "--network host --sysctl net.core.somaxconn=1|shares another network namespace"
+    "--oom-score-adj 1001|the range is [-1000, 1000]"
+    "--shm-size 0|--shm-size must be greater than 0"
+    "--shm-size 1q|invalid size"
+    "-m 64m --memory-reservation 128m|cannot be less than the memory reservation"
+    "--cpuset-mems x|expected a list like 0-3,5"
+    "-c -2|--cpu-shares cannot be negative"
+  )
+  for bad in "${cases[@]}"; do
+    read -ra flags <<<"${bad%%|*}"
+    run berth run --rm "${flags[@]}" busybox true
+    assert_failure 125
+    assert_output --partial "${bad#*|}"
+  done
+  run berth ps -aq
+  assert_output ""
+}
+
 @test "--hostname and -h: uname, /etc/hostname and \$HOSTNAME" {
   run berth run --rm --hostname web-1 busybox sh -c 'hostname; cat /etc/hostname; echo $HOSTNAME'
   assert_success

@@ -35,6 +35,13 @@ RunOptions full_options() {
   o.memory_swap = -1;
   o.nano_cpus = 1500000000;
   o.cpuset_cpus = "0-1";
+  o.cpuset_mems = "0";
+  o.memory_reservation = 64LL << 20;
+  o.cpu_shares = 512;
+  o.shm_size = 1LL << 30;
+  o.sysctls = {{"net.core.somaxconn", "1024"}, {"kernel.shmmax", "100"}};
+  o.oom_score_adj = -500;
+  o.domainname = "example.org";
   o.pids_limit = 100;
   o.ulimits = {{"nofile", 1024, 2048}, {"core", UINT64_MAX, UINT64_MAX}};
   o.restart = {RestartName::OnFailure, 3};
@@ -74,6 +81,13 @@ void expect_same(const RunOptions& a, const RunOptions& b) {
   EXPECT_EQ(a.memory_swap, b.memory_swap);
   EXPECT_EQ(a.nano_cpus, b.nano_cpus);
   EXPECT_EQ(a.cpuset_cpus, b.cpuset_cpus);
+  EXPECT_EQ(a.cpuset_mems, b.cpuset_mems);
+  EXPECT_EQ(a.memory_reservation, b.memory_reservation);
+  EXPECT_EQ(a.cpu_shares, b.cpu_shares);
+  EXPECT_EQ(a.shm_size, b.shm_size);
+  EXPECT_EQ(a.sysctls, b.sysctls);
+  EXPECT_EQ(a.oom_score_adj, b.oom_score_adj);
+  EXPECT_EQ(a.domainname, b.domainname);
   EXPECT_EQ(a.pids_limit, b.pids_limit);
   EXPECT_EQ(a.ulimits, b.ulimits);
   EXPECT_EQ(a.restart, b.restart);

@@ -480,6 +480,51 @@ TEST_F(ContainerSpecTest, Resources) {
   EXPECT_EQ(err(build()), "invalid argument \"nofile\" for \"--ulimit\" flag: nofile is given twice");
 }
 
+TEST_F(ContainerSpecTest, SharesReservationShmSysctlsOomScoreAndDomainname) {
+  auto s = build();
+  ASSERT_TRUE(s.has_value()) << err(s);
+  const oci::Mount* shm = find_mount(*s, "/dev/shm");
+  ASSERT_NE(shm, nullptr);
+  EXPECT_NE(std::find(shm->options.begin(), shm->options.end(), "size=67108864"),
+            shm->options.end());
+  EXPECT_FALSE(s->process->oom_score_adj.has_value());
+
+  opts_.cpu_shares = 512;
+  opts_.memory_reservation = 32 << 20;
+  opts_.cpuset_mems = "0";
+  opts_.shm_size = 16 << 20;
+  ASSERT_TRUE(parse_sysctl("net.core.somaxconn=1024", opts_.sysctls).has_value());
+  opts_.oom_score_adj = 500;
+  opts_.domainname = "example.org";
+  s = build();
+  ASSERT_TRUE(s.has_value()) << err(s);
+  const oci::Resources& r = *s->linux->resources;
+  EXPECT_EQ(r.cpu->shares, 512u);
+  EXPECT_EQ(r.cpu->mems, "0");
+  EXPECT_EQ(r.memory->reservation, 32 << 20);
+  EXPECT_FALSE(r.memory->limit.has_value());
+  shm = find_mount(*s, "/dev/shm");
+  ASSERT_NE(shm, nullptr);
+  EXPECT_NE(std::find(shm->options.begin(), shm->options.end(), "size=16777216"),
+            shm->options.end());
+  EXPECT_EQ(s->linux->sysctl, (std::map<std::string, std::string>{{"net.core.somaxconn", "1024"}}));
+  EXPECT_EQ(s->process->oom_score_adj, 500);
+  EXPECT_EQ(s->domainname, "example.org");
+
+  opts_.network.mode = "host";
+  EXPECT_EQ(err(build()),
+            "invalid argument \"net.core.somaxconn=1024\" for \"--sysctl\" flag: the container "
+            "shares another network namespace (--network host); net.* sysctls would change it");
+  opts_.network.mode = "bridge";
+  opts_.memory = 16 << 20;
+  EXPECT_EQ(err(build()),
+            "--memory-reservation: the memory limit (--memory) cannot be less than "
+            "the memory reservation");
+  opts_.memory.reset();
+  opts_.shm_size = 0;
+  EXPECT_EQ(err(build()), "--shm-size must be greater than 0");
+}
+
 TEST_F(ContainerSpecTest, HealthValidation) {
   opts_.health.none = true;
   opts_.health.cmd = "true";

@@ -332,4 +332,32 @@ TEST(RunOptionsDefaults, SecureDefaults) {
 }
 
 }  // namespace
+TEST(RunOptionsTest, SysctlTakesOnlyTheContainersNamespacedParameters) {
+  std::map<std::string, std::string> sysctls;
+  for (const char* ok : {"net.core.somaxconn=1024", "net.ipv4.ip_forward=1", "kernel.shmmax=100",
+                         "kernel.sem=250 32000 32 128", "fs.mqueue.msg_max=20", "kernel.msgmax="}) {
+    EXPECT_TRUE(parse_sysctl(ok, sysctls).has_value()) << ok;
+  }
+  EXPECT_EQ(sysctls["kernel.sem"], "250 32000 32 128");
+  EXPECT_EQ(sysctls["kernel.msgmax"], "");
+  EXPECT_EQ(
+      err(parse_sysctl("kernel.hostname=x", sysctls)),
+      "invalid argument \"kernel.hostname=x\" for \"--sysctl\" flag: sysctl 'kernel.hostname' "
+      "is not allowed: only the IPC (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*) and "
+      "network (net.*) parameters of the container's namespaces can be set");
+  for (const char* bad : {"net.core.somaxconn", "=1", "vm.swappiness=1", "kernel.shmmax2=1",
+                          "net.ipv4/../../kernel/x=1", "net..x=1"}) {
+    EXPECT_FALSE(parse_sysctl(bad, sysctls).has_value()) << bad;
+  }
+}
+
+TEST(RunOptionsTest, OomScoreAdjIsAnIntegerWithinTheKernelsRange) {
+  EXPECT_EQ(parse_oom_score_adj("-1000").value(), -1000);
+  EXPECT_EQ(parse_oom_score_adj("1000").value(), 1000);
+  EXPECT_EQ(err(parse_oom_score_adj("1001")),
+            "invalid argument \"1001\" for \"--oom-score-adj\" flag: the range is [-1000, 1000]");
+  EXPECT_FALSE(parse_oom_score_adj("x").has_value());
+  EXPECT_FALSE(parse_oom_score_adj("").has_value());
+}
+
 }  // namespace berth::engine
