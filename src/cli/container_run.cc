@@ -1,7 +1,14 @@
 // berth run | create | start: Docker's flags, output and exit codes (125 when berth fails,
 // 126/127 when the command cannot run or is not found, else the container's own code).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <iostream>
 
+#include "base/fs.h"
+#include "base/scope_guard.h"
+#include "base/unique_fd.h"
 #include "cli/attach_client.h"
 #include "cli/container_verbs.h"
 #include "cli/engine_cli.h"
@@ -18,19 +25,38 @@ void fail_run(EngineGlobals& g, const Error& error) {
   g.exit_code = 125;
 }
 
-// create, pulling the image first when it is not stored (as `docker run` does).
+// create, pulling the image as --pull says: first (always), when it is not stored (missing,
+// Docker's default) or never.
 Result<engine::Container> create_pulling(engine::ContainerService& svc,
-                                         const engine::RunOptions& opts,
+                                         const engine::RunOptions& opts, const RunFlags& flags,
                                          const engine::EarlyMonitor* early) {
+  auto pull = [&]() -> Result<void> {
+    ProgressDisplay display(true);  // quietly: stdout is the container's (or the ID's, with -d)
+    auto pulled = svc.images().pull(opts.image, {"", display.sink()});
+    display.finish();
+    if (!pulled) return Err(pulled.error());
+    return {};
+  };
+  if (flags.pull == "always") TRY(pull());
   auto c = svc.create(opts, early);
-  if (c || c.error().code() != ErrorCode::NotFound || !c.error().message().starts_with("No such image")) return c;
-  std::cerr << "Unable to find image '" << opts.image << "' locally\n";
-  // Quietly: stdout is the container's (or the ID's, with -d).
-  ProgressDisplay display(true);
-  auto pulled = svc.images().pull(opts.image, {"", display.sink()});
-  display.finish();
-  if (!pulled) return Err(pulled.error());
+  if (c || flags.pull != "missing" || c.error().code() != ErrorCode::NotFound ||
+      !c.error().message().starts_with("No such image"))
+    return c;
+  if (!flags.quiet) std::cerr << "Unable to find image '" << opts.image << "' locally\n";
+  TRY(pull());
   return svc.create(opts, early);
+}
+
+// --cidfile: made before create, and refused when it exists, as Docker.
+Result<UniqueFd> open_cidfile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd) return fd;
+  if (errno == EEXIST) {
+    return Fail(ErrorCode::AlreadyExists,
+                "Container ID file found, make sure the other container isn't running or delete {}",
+                path);
+  }
+  return FailErrno(errno, "--cidfile {}", path);
 }
 
 // What run and create share: the options, the service, the new container; nullopt after
@@ -53,10 +79,26 @@ std::optional<Created> create_from_flags(EngineGlobals& g, const RunFlags& flags
   if (with_monitor) {
     if (auto m = engine::ContainerService::spawn_early_monitor(g.options)) monitor = std::move(*m);
   }
+  UniqueFd cidfile;
+  if (!opts->cidfile.empty()) {
+    auto fd = open_cidfile(opts->cidfile);
+    if (!fd) return fail_run(g, fd.error()), std::nullopt;
+    cidfile = std::move(*fd);
+  }
+  auto remove_cidfile = defer([&] {
+    if (cidfile) ::unlink(opts->cidfile.c_str());
+  });
   auto svc = g.containers();
   if (!svc) return g.exit_code = 125, std::nullopt;
-  auto c = create_pulling(*svc, *opts, monitor ? &*monitor : nullptr);
+  auto c = create_pulling(*svc, *opts, flags, monitor ? &*monitor : nullptr);
   if (!c) return fail_run(g, c.error()), std::nullopt;
+  if (cidfile) {
+    if (auto written = write_all(cidfile.get(), c->id); !written) {
+      (void)svc->remove(c->id, true, true);
+      return fail_run(g, written.error()), std::nullopt;
+    }
+  }
+  remove_cidfile.dismiss();
   return Created{std::move(*opts), std::move(svc), std::move(*c), std::move(monitor)};
 }
 

@@ -52,6 +52,12 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
       ->each([&f](const std::string&) { f.entrypoint_set = true; });
   cmd.add_option("-h,--hostname", f.hostname, "Container host name");
   cmd.add_option("-l,--label", f.label, "Set meta data on a container")->allow_extra_args(false);
+  cmd.add_option("--label-file", f.label_file, "Read in a line delimited file of labels")
+      ->allow_extra_args(false);
+  cmd.add_option("--cidfile", f.cidfile, "Write the container ID to the file");
+  cmd.add_option("--pull", f.pull,
+                 "Pull image before running (\"always\", \"missing\", \"never\")");
+  cmd.add_flag("-q,--quiet", f.quiet, "Suppress the pull output");
   cmd.add_option("--stop-signal", f.stop_signal, "Signal to stop the container");
   cmd.add_option("--stop-timeout", f.stop_timeout, "Timeout (in seconds) to stop a container");
   cmd.add_option("--log-opt", f.log_opt, "Log driver options")->allow_extra_args(false);
@@ -174,7 +180,12 @@ Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& c
   o.workdir = f.workdir;
   if (f.entrypoint_set) o.entrypoint = f.entrypoint;
   o.hostname = f.hostname;
+  for (const auto& file : f.label_file) TRY(parse_label_file(file, o.labels));
   for (const auto& l : f.label) TRY(parse_label(l, o.labels));
+  o.cidfile = f.cidfile;
+  if (f.pull != "always" && f.pull != "missing" && f.pull != "never") {
+    return Err(flag_error("--pull", f.pull, "must be one of \"always\", \"missing\" or \"never\""));
+  }
   o.stop_signal = f.stop_signal;
   if (!f.stop_timeout.empty()) {
     auto n = parse_int(f.stop_timeout, "--stop-timeout");

@@ -19,9 +19,11 @@ struct RunFlags {
   bool no_healthcheck = false, init = true;
   std::vector<std::string> env, env_file, volume, mount, tmpfs, group_add, cap_add, cap_drop,
       security_opt, ulimit, label, log_opt, secret, network_alias, publish, expose, dns, dns_search,
-      dns_option, add_host, sysctl;
+      dns_option, add_host, sysctl, label_file;
   std::string user, memory, memory_swap, cpus, cpuset_cpus, pids_limit, restart, workdir, entrypoint,
       hostname, stop_signal, stop_timeout, security_profile, network, log_driver, ip;
+  std::string cidfile, pull = "missing";
+  bool quiet = false;
   std::string memory_reservation, cpu_shares, cpuset_mems, shm_size, oom_score_adj, domainname;
   std::string health_cmd, health_interval, health_timeout, health_retries, health_start_period;
   bool entrypoint_set = false, publish_all = false;

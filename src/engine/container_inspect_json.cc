@@ -204,7 +204,7 @@ Json host_config(const Container& c) {
     }
   }
   j["Binds"] = or_null(binds);
-  j["ContainerIDFile"] = "";
+  j["ContainerIDFile"] = o.cidfile;
   j["LogConfig"] = Json{{"Type", "json-file"},
                         {"Config", Json{{"max-file", fmt::format("{}", o.log.max_file)},
                                         {"max-size", size_text(o.log.max_size)}}}};

@@ -137,6 +137,7 @@ OJson write(const RunOptions& r) {
   put_optional(o, "entrypoint", r.entrypoint);
   o["hostname"] = r.hostname;
   o["labels"] = r.labels;
+  o["cidfile"] = r.cidfile;
   o["stop_signal"] = r.stop_signal;
   put_optional(o, "stop_timeout", r.stop_timeout);
   o["log"] = OJson{{"max_size", r.log.max_size}, {"max_file", r.log.max_file}};
@@ -346,6 +347,7 @@ Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
       .field("entrypoint", r.entrypoint)
       .field("hostname", r.hostname)
       .field("labels", r.labels)
+      .field("cidfile", r.cidfile)
       .field("stop_signal", r.stop_signal)
       .field("stop_timeout", r.stop_timeout)
       .field("log", r.log)

@@ -280,11 +280,17 @@ Result<MountSpec> parse_tmpfs_flag(std::string_view text) {
   return m;
 }
 
-Result<std::vector<std::string>> parse_env_file(const std::string& path) {
+namespace {
+
+// The lines of an --env-file or --label-file, by Docker's rules: "KEY=value" verbatim, blank
+// lines and # comments skipped, leading whitespace dropped. A bare KEY is kept as is, or with
+// host_values replaced by "KEY=<the host's value>" (dropped when unset).
+Result<std::vector<std::string>> key_value_lines(const std::string& path, std::string_view flag,
+                                                 bool host_values) {
   auto content = read_file(path);
   if (!content) {
     Error e = content.error();
-    e.context(fmt::format("--env-file {}", path));
+    e.context(fmt::format("{} {}", flag, path));
     return Err(e);
   }
   std::string_view text = *content;
@@ -306,21 +312,34 @@ Result<std::vector<std::string>> parse_env_file(const std::string& path) {
     auto eq = line.find('=');
     std::string key(line.substr(0, eq));
     if (eq == 0) {
-      return Fail(ErrorCode::InvalidArgument, "--env-file {}: line {}: no variable name in {}",
-                  path, line_no, quote(line));
+      return Fail(ErrorCode::InvalidArgument, "{} {}: line {}: no variable name in {}", flag, path,
+                  line_no, quote(line));
     }
     if (has_space(key)) {
-      return Fail(ErrorCode::InvalidArgument,
-                  "--env-file {}: line {}: variable {} contains whitespaces", path, line_no,
-                  quote(key));
+      return Fail(ErrorCode::InvalidArgument, "{} {}: line {}: variable {} contains whitespaces",
+                  flag, path, line_no, quote(key));
     }
-    if (eq == std::string_view::npos) {
+    if (eq == std::string_view::npos && host_values) {
       if (auto v = host_env(key)) out.push_back(*v);
       continue;
     }
     out.emplace_back(line);
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> parse_env_file(const std::string& path) {
+  return key_value_lines(path, "--env-file", true);
+}
+
+Result<void> parse_label_file(const std::string& path, std::map<std::string, std::string>& labels) {
+  for (const auto& line : TRY(key_value_lines(path, "--label-file", false))) {
+    auto eq = line.find('=');
+    labels[line.substr(0, eq)] = eq == std::string::npos ? "" : line.substr(eq + 1);
+  }
+  return {};
 }
 
 Result<std::optional<std::string>> parse_env_flag(std::string_view text) {

@@ -139,6 +139,7 @@ struct RunOptions {
   std::optional<std::string> entrypoint;  // "" resets the image's ENTRYPOINT
   std::string hostname;
   std::map<std::string, std::string> labels;
+  std::string cidfile;  // --cidfile: where the CLI wrote the container's ID
   std::string stop_signal;
   std::optional<int> stop_timeout;
   LogOptions log;
@@ -163,6 +164,9 @@ Result<MountSpec> parse_tmpfs_flag(std::string_view text);
 // dropped when unset; blank lines and lines starting with # are skipped; a name may not
 // contain whitespace). Errors name the file and the line.
 Result<std::vector<std::string>> parse_env_file(const std::string& path);
+// --label-file: "key=value" lines (a bare key gets an empty value), by --env-file's rules;
+// added to labels. Errors name the file and the line.
+Result<void> parse_label_file(const std::string& path, std::map<std::string, std::string>& labels);
 // -e/--env: "KEY=value" as is; a bare "KEY" takes the host's value (nullopt when unset).
 Result<std::optional<std::string>> parse_env_flag(std::string_view text);
 // Docker's RAMInBytes: "512m", "1g", "1.5GiB", "1024" (bytes); binary multiples.

@@ -172,6 +172,29 @@ health_is() {
   assert_output ""
 }
 
+@test "--cidfile gets the ID and refuses an existing file; --label-file, then -l" {
+  local cid=$BATS_TEST_TMPDIR/cid labels=$BATS_TEST_TMPDIR/labels id
+  printf '# team labels\n\na=1\n  b=two words\nbare\n' >"$labels"
+  id=$(berth run -d --cidfile "$cid" --label-file "$labels" -l a=flag busybox sleep 100) ||
+    fail "run -d failed"
+  [ "$(cat "$cid")" = "$id" ] || fail "cidfile holds '$(cat "$cid")', not $id"
+  run berth inspect -f '{{json .Config.Labels}} {{.HostConfig.ContainerIDFile}}' "$id"
+  assert_output "{\"a\":\"flag\",\"b\":\"two words\",\"bare\":\"\"} $cid"
+  run berth create --cidfile "$cid" busybox true
+  assert_failure 125
+  assert_output "Error: Container ID file found, make sure the other container isn't running or delete $cid"
+  # A create that fails leaves no file behind.
+  run berth create --cidfile "$BATS_TEST_TMPDIR/cid2" --pull never nosuch true
+  assert_failure 125
+  [ ! -e "$BATS_TEST_TMPDIR/cid2" ] || fail "a failed create left its cidfile"
+  printf 'x y=1\n' >"$labels"
+  run berth create --label-file "$labels" busybox true
+  assert_failure 125
+  assert_output "Error: --label-file $labels: line 1: variable \"x y\" contains whitespaces"
+  run berth ps -aq
+  assert_output "$(cut -c1-12 <<<"$id")"
+}
+
 @test "--hostname and -h: uname, /etc/hostname and \$HOSTNAME" {
   run berth run --rm --hostname web-1 busybox sh -c 'hostname; cat /etc/hostname; echo $HOSTNAME'
   assert_success

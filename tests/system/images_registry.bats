@@ -51,6 +51,31 @@ teardown() { image_teardown; }
   assert_output "$id"
 }
 
+@test "run --pull always|missing|never: the registry's image, the stored one, or none; -q" {
+  local ref=$REGISTRY/pullpolicy:1
+  berth import -c 'CMD ["/bin/echo","registry"]' "$BUSYBOX_TAR" "$ref" >/dev/null
+  berth push -q "$ref" >/dev/null
+  # A stale copy in the store under the same name: the same files, another CMD.
+  berth import -c 'CMD ["/bin/echo","stale"]' "$BUSYBOX_TAR" "$ref" >/dev/null
+  run berth run --rm --network none "$ref"
+  assert_success
+  assert_output stale
+  run berth run --rm --network none --pull always "$ref"
+  assert_success
+  assert_output registry
+  berth rmi "$ref" >/dev/null
+  run berth run --rm --network none --pull never "$ref"
+  assert_failure 125
+  assert_output "Error: No such image: $ref"
+  run berth run --rm --network none "$ref"
+  assert_success
+  assert_output $'Unable to find image \''"$ref"$'\' locally\nregistry'
+  berth rmi "$ref" >/dev/null
+  run berth run --rm --network none -q "$ref"
+  assert_success
+  assert_output registry
+}
+
 @test "parallel pulls of one image into one store all succeed and agree" {
   id=$(berth import "$BUSYBOX_TAR" "$REGISTRY/parallel:1")
   berth push -q "$REGISTRY/parallel:1" >/dev/null

@@ -51,6 +51,7 @@ RunOptions full_options() {
   o.entrypoint = "";
   o.hostname = "box";
   o.labels = {{"a", "1"}, {"b.c", ""}};
+  o.cidfile = "/run/app.cid";
   o.stop_signal = "SIGQUIT";
   o.stop_timeout = 20;
   o.log = {1 << 20, 5};
@@ -97,6 +98,7 @@ void expect_same(const RunOptions& a, const RunOptions& b) {
   EXPECT_EQ(a.entrypoint, b.entrypoint);
   EXPECT_EQ(a.hostname, b.hostname);
   EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.cidfile, b.cidfile);
   EXPECT_EQ(a.stop_signal, b.stop_signal);
   EXPECT_EQ(a.stop_timeout, b.stop_timeout);
   EXPECT_EQ(a.log, b.log);

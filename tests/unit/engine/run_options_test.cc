@@ -158,6 +158,20 @@ TEST_F(EnvFileTest, ErrorsNameFileAndLine) {
   EXPECT_NE(r.error().what().find("--env-file " + missing), std::string::npos);
 }
 
+TEST_F(EnvFileTest, LabelFileKeepsBareKeysEmptyAndNeverReadsTheHost) {
+  ::setenv("BERTH_TEST_FROM_HOST", "host value", 1);
+  auto p = write("# labels\n\na=1\n  b=two words\nBERTH_TEST_FROM_HOST\nc=x=y\r\n");
+  std::map<std::string, std::string> labels{{"a", "old"}};
+  auto r = parse_label_file(p, labels);
+  ASSERT_TRUE(r.has_value()) << err(r);
+  EXPECT_EQ(labels,
+            (std::map<std::string, std::string>{
+                {"a", "1"}, {"b", "two words"}, {"BERTH_TEST_FROM_HOST", ""}, {"c", "x=y"}}));
+  p = write("ok=1\nBAD KEY=2\n");
+  EXPECT_EQ(err(parse_label_file(p, labels)),
+            "--label-file " + p + ": line 2: variable \"BAD KEY\" contains whitespaces");
+}
+
 TEST(ParseEnv, HostValue) {
   ::setenv("BERTH_TEST_E", "v", 1);
   ::unsetenv("BERTH_TEST_NONE");
