@@ -1,5 +1,7 @@
 #include "cli/run_flags.h"
 
+#include <tuple>
+
 #include "base/strings.h"
 #include "network/host_flags.h"
 #include "network/port_spec.h"
@@ -32,6 +34,8 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
   cmd.add_option("--cpuset-cpus", f.cpuset_cpus, "CPUs in which to allow execution (0-3, 0,1)");
   cmd.add_option("--cpuset-mems", f.cpuset_mems, "MEMs in which to allow execution (0-3, 0,1)");
   cmd.add_option("-c,--cpu-shares", f.cpu_shares, "CPU shares (relative weight)");
+  cmd.add_option("--cpu-period", f.cpu_period, "Limit CPU CFS (Completely Fair Scheduler) period");
+  cmd.add_option("--cpu-quota", f.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
   cmd.add_option("--memory-reservation", f.memory_reservation, "Memory soft limit");
   cmd.add_option("--shm-size", f.shm_size, "Size of /dev/shm");
   cmd.add_option("--sysctl", f.sysctl, "Sysctl options")->allow_extra_args(false);
@@ -148,10 +152,13 @@ Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& c
   if (!f.cpus.empty()) o.nano_cpus = TRY(parse_cpus(f.cpus));
   o.cpuset_cpus = f.cpuset_cpus;
   o.cpuset_mems = f.cpuset_mems;
-  if (!f.cpu_shares.empty()) {
-    auto n = parse_int(f.cpu_shares, "-c, --cpu-shares");
-    if (!n) return Err(flag_error("-c, --cpu-shares", f.cpu_shares, "invalid syntax"));
-    o.cpu_shares = *n;
+  for (auto [flag, text, out] : {std::tuple{"-c, --cpu-shares", &f.cpu_shares, &o.cpu_shares},
+                                 std::tuple{"--cpu-period", &f.cpu_period, &o.cpu_period},
+                                 std::tuple{"--cpu-quota", &f.cpu_quota, &o.cpu_quota}}) {
+    if (text->empty()) continue;
+    auto n = parse_int(*text, flag);
+    if (!n) return Err(flag_error(flag, *text, "invalid syntax"));
+    *out = *n;
   }
   if (!f.memory_reservation.empty())
     o.memory_reservation = TRY(parse_memory_size(f.memory_reservation, "--memory-reservation"));

@@ -24,6 +24,7 @@ struct RunFlags {
       hostname, stop_signal, stop_timeout, security_profile, network, log_driver, ip;
   std::string cidfile, pull = "missing";
   bool quiet = false;
+  std::string cpu_period, cpu_quota;
   std::string memory_reservation, cpu_shares, cpuset_mems, shm_size, oom_score_adj, domainname;
   std::string health_cmd, health_interval, health_timeout, health_retries, health_start_period;
   bool entrypoint_set = false, publish_all = false;

@@ -230,6 +230,8 @@ Json host_config(const Container& c) {
   if (!o.sysctls.empty()) j["Sysctls"] = o.sysctls;
   j["OomScoreAdj"] = o.oom_score_adj.value_or(0);
   j["CpuShares"] = o.cpu_shares.value_or(0);
+  j["CpuPeriod"] = o.cpu_period.value_or(0);
+  j["CpuQuota"] = o.cpu_quota.value_or(0);
   j["Memory"] = o.memory.value_or(0);
   j["NanoCpus"] = o.nano_cpus.value_or(0);
   j["CpusetCpus"] = o.cpuset_cpus;

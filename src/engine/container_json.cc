@@ -115,6 +115,8 @@ OJson write(const RunOptions& r) {
   o["cpuset_mems"] = r.cpuset_mems;
   put_optional(o, "memory_reservation", r.memory_reservation);
   put_optional(o, "cpu_shares", r.cpu_shares);
+  put_optional(o, "cpu_period", r.cpu_period);
+  put_optional(o, "cpu_quota", r.cpu_quota);
   put_optional(o, "shm_size", r.shm_size);
   o["sysctls"] = r.sysctls;
   put_optional(o, "oom_score_adj", r.oom_score_adj);
@@ -334,6 +336,8 @@ Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
       .field("cpuset_mems", r.cpuset_mems)
       .field("memory_reservation", r.memory_reservation)
       .field("cpu_shares", r.cpu_shares)
+      .field("cpu_period", r.cpu_period)
+      .field("cpu_quota", r.cpu_quota)
       .field("shm_size", r.shm_size)
       .field("sysctls", r.sysctls)
       .field("oom_score_adj", r.oom_score_adj)

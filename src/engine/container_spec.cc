@@ -192,13 +192,16 @@ Result<oci::Resources> resources(const RunOptions& opts) {
     r.memory = m;
   }
   bool shares = opts.cpu_shares && *opts.cpu_shares > 0;
-  if ((opts.nano_cpus && *opts.nano_cpus > 0) || shares || !opts.cpuset_cpus.empty() ||
+  bool cfs = opts.cpu_period.value_or(0) > 0 || opts.cpu_quota.value_or(0) != 0;
+  if ((opts.nano_cpus && *opts.nano_cpus > 0) || shares || cfs || !opts.cpuset_cpus.empty() ||
       !opts.cpuset_mems.empty()) {
     oci::Cpu c;
     if (opts.nano_cpus && *opts.nano_cpus > 0) {
       c.period = kCpuPeriod;
       c.quota = *opts.nano_cpus * static_cast<int64_t>(kCpuPeriod) / 1000000000;
     }
+    if (opts.cpu_period.value_or(0) > 0) c.period = static_cast<uint64_t>(*opts.cpu_period);
+    if (opts.cpu_quota.value_or(0) != 0) c.quota = *opts.cpu_quota;
     if (shares) c.shares = static_cast<uint64_t>(*opts.cpu_shares);
     c.cpus = opts.cpuset_cpus;
     c.mems = opts.cpuset_mems;
@@ -369,6 +372,21 @@ Result<void> validate_run_options(const RunOptions& opts) {
   }
   if (!opts.cpuset_mems.empty() && !valid_cpuset(opts.cpuset_mems)) {
     return Err(flag_error("--cpuset-mems", opts.cpuset_mems, "expected a list like 0-3,5"));
+  }
+  bool nano = opts.nano_cpus && *opts.nano_cpus > 0;
+  if (nano && opts.cpu_period.value_or(0) > 0) {
+    return Err(invalid("Conflicting options: --cpus and --cpu-period cannot both be set"));
+  }
+  if (nano && opts.cpu_quota.value_or(0) > 0) {
+    return Err(invalid("Conflicting options: --cpus and --cpu-quota cannot both be set"));
+  }
+  if (opts.cpu_period && *opts.cpu_period != 0 &&
+      (*opts.cpu_period < 1000 || *opts.cpu_period > 1000000)) {
+    return Err(
+        invalid("--cpu-period: the CFS period must be between 1ms and 1s (1000 to 1000000)"));
+  }
+  if (opts.cpu_quota && *opts.cpu_quota > 0 && *opts.cpu_quota < 1000) {
+    return Err(invalid("--cpu-quota: the CFS quota cannot be less than 1ms (1000)"));
   }
   if (opts.cpu_shares && *opts.cpu_shares < 0) {
     return Err(invalid("-c, --cpu-shares cannot be negative"));

@@ -126,6 +126,7 @@ struct RunOptions {
   std::string cpuset_cpus, cpuset_mems;
   std::optional<int64_t> memory_reservation;   // bytes: the soft limit (memory.low on v2)
   std::optional<int64_t> cpu_shares;           // relative weight, 1024 = Docker's default
+  std::optional<int64_t> cpu_period, cpu_quota;  // CFS, µs; --cpus sets both instead
   std::optional<int64_t> shm_size;             // bytes of /dev/shm; nullopt = 64 MiB
   std::map<std::string, std::string> sysctls;  // namespaced kernel parameters only
   std::optional<int> oom_score_adj;            // -1000..1000

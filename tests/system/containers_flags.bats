@@ -115,6 +115,24 @@ health_is() {
   fi
 }
 
+@test "--cpu-period and --cpu-quota: the CFS quota, and their conflict with --cpus" {
+  require_cgroup cpu
+  run berth run --rm --cpu-period 50000 --cpu-quota 25000 busybox sh -c \
+    "$(cgroup_file cpu cpu.cfs_quota_us cpu.max); $(cgroup_file cpu cpu.cfs_period_us cpu.max)"
+  assert_success
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    assert_line --index 0 "25000 50000"
+  else
+    assert_output $'25000\n50000'
+  fi
+  run berth run --rm --cpus 1 --cpu-quota 50000 busybox true
+  assert_failure 125
+  assert_output "Error: Conflicting options: --cpus and --cpu-quota cannot both be set"
+  run berth run --rm --cpu-period 10 busybox true
+  assert_failure 125
+  assert_output "Error: --cpu-period: the CFS period must be between 1ms and 1s (1000 to 1000000)"
+}
+
 @test "--cpu-shares, --memory-reservation and --cpuset-mems: the container's cgroup" {
   require_cgroup cpu
   require_cgroup memory

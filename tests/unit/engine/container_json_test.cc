@@ -38,6 +38,8 @@ RunOptions full_options() {
   o.cpuset_mems = "0";
   o.memory_reservation = 64LL << 20;
   o.cpu_shares = 512;
+  o.cpu_period = 50000;
+  o.cpu_quota = -1;
   o.shm_size = 1LL << 30;
   o.sysctls = {{"net.core.somaxconn", "1024"}, {"kernel.shmmax", "100"}};
   o.oom_score_adj = -500;
@@ -85,6 +87,8 @@ void expect_same(const RunOptions& a, const RunOptions& b) {
   EXPECT_EQ(a.cpuset_mems, b.cpuset_mems);
   EXPECT_EQ(a.memory_reservation, b.memory_reservation);
   EXPECT_EQ(a.cpu_shares, b.cpu_shares);
+  EXPECT_EQ(a.cpu_period, b.cpu_period);
+  EXPECT_EQ(a.cpu_quota, b.cpu_quota);
   EXPECT_EQ(a.shm_size, b.shm_size);
   EXPECT_EQ(a.sysctls, b.sysctls);
   EXPECT_EQ(a.oom_score_adj, b.oom_score_adj);

@@ -490,6 +490,8 @@ TEST_F(ContainerSpecTest, SharesReservationShmSysctlsOomScoreAndDomainname) {
   EXPECT_FALSE(s->process->oom_score_adj.has_value());
 
   opts_.cpu_shares = 512;
+  opts_.cpu_period = 50000;
+  opts_.cpu_quota = 25000;
   opts_.memory_reservation = 32 << 20;
   opts_.cpuset_mems = "0";
   opts_.shm_size = 16 << 20;
@@ -500,6 +502,8 @@ TEST_F(ContainerSpecTest, SharesReservationShmSysctlsOomScoreAndDomainname) {
   ASSERT_TRUE(s.has_value()) << err(s);
   const oci::Resources& r = *s->linux->resources;
   EXPECT_EQ(r.cpu->shares, 512u);
+  EXPECT_EQ(r.cpu->period, 50000u);
+  EXPECT_EQ(r.cpu->quota, 25000);
   EXPECT_EQ(r.cpu->mems, "0");
   EXPECT_EQ(r.memory->reservation, 32 << 20);
   EXPECT_FALSE(r.memory->limit.has_value());
@@ -511,6 +515,14 @@ TEST_F(ContainerSpecTest, SharesReservationShmSysctlsOomScoreAndDomainname) {
   EXPECT_EQ(s->process->oom_score_adj, 500);
   EXPECT_EQ(s->domainname, "example.org");
 
+  opts_.nano_cpus = 1000000000;
+  EXPECT_EQ(err(build()), "Conflicting options: --cpus and --cpu-period cannot both be set");
+  opts_.cpu_period.reset();
+  EXPECT_EQ(err(build()), "Conflicting options: --cpus and --cpu-quota cannot both be set");
+  opts_.nano_cpus.reset();
+  opts_.cpu_quota = 999;
+  EXPECT_EQ(err(build()), "--cpu-quota: the CFS quota cannot be less than 1ms (1000)");
+  opts_.cpu_quota.reset();
   opts_.network.mode = "host";
   EXPECT_EQ(err(build()),
             "invalid argument \"net.core.somaxconn=1024\" for \"--sysctl\" flag: the container "
