@@ -38,6 +38,18 @@ void add_run_flags(CLI::App& cmd, RunFlags& f, bool with_detach) {
   cmd.add_option("--cpu-quota", f.cpu_quota, "Limit CPU CFS (Completely Fair Scheduler) quota");
   cmd.add_option("--memory-reservation", f.memory_reservation, "Memory soft limit");
   cmd.add_option("--shm-size", f.shm_size, "Size of /dev/shm");
+  cmd.add_option("--device-read-bps", f.device_read_bps,
+                 "Limit read rate (bytes per second) from a device")
+      ->allow_extra_args(false);
+  cmd.add_option("--device-write-bps", f.device_write_bps,
+                 "Limit write rate (bytes per second) to a device")
+      ->allow_extra_args(false);
+  cmd.add_option("--device-read-iops", f.device_read_iops,
+                 "Limit read rate (IO per second) from a device")
+      ->allow_extra_args(false);
+  cmd.add_option("--device-write-iops", f.device_write_iops,
+                 "Limit write rate (IO per second) to a device")
+      ->allow_extra_args(false);
   cmd.add_option("--sysctl", f.sysctl, "Sysctl options")->allow_extra_args(false);
   cmd.add_option("--oom-score-adj", f.oom_score_adj, "Tune host's OOM preferences (-1000 to 1000)");
   cmd.add_option("--domainname", f.domainname, "Container NIS domain name");
@@ -162,6 +174,13 @@ Result<engine::RunOptions> run_options_from_flags(const RunFlags& f, CLI::App& c
   }
   if (!f.memory_reservation.empty())
     o.memory_reservation = TRY(parse_memory_size(f.memory_reservation, "--memory-reservation"));
+  for (auto [flag, texts, out, bytes] :
+       {std::tuple{"--device-read-bps", &f.device_read_bps, &o.device_read_bps, true},
+        std::tuple{"--device-write-bps", &f.device_write_bps, &o.device_write_bps, true},
+        std::tuple{"--device-read-iops", &f.device_read_iops, &o.device_read_iops, false},
+        std::tuple{"--device-write-iops", &f.device_write_iops, &o.device_write_iops, false}}) {
+    for (const auto& t : *texts) out->push_back(TRY(parse_device_rate(t, flag, bytes)));
+  }
   if (!f.shm_size.empty()) o.shm_size = TRY(parse_memory_size(f.shm_size, "--shm-size"));
   for (const auto& s : f.sysctl) TRY(parse_sysctl(s, o.sysctls));
   if (!f.oom_score_adj.empty()) o.oom_score_adj = TRY(parse_oom_score_adj(f.oom_score_adj));

@@ -19,7 +19,8 @@ struct RunFlags {
   bool no_healthcheck = false, init = true;
   std::vector<std::string> env, env_file, volume, mount, tmpfs, group_add, cap_add, cap_drop,
       security_opt, ulimit, label, log_opt, secret, network_alias, publish, expose, dns, dns_search,
-      dns_option, add_host, sysctl, label_file;
+      dns_option, add_host, sysctl, label_file, device_read_bps, device_write_bps, device_read_iops,
+      device_write_iops;
   std::string user, memory, memory_swap, cpus, cpuset_cpus, pids_limit, restart, workdir, entrypoint,
       hostname, stop_signal, stop_timeout, security_profile, network, log_driver, ip;
   std::string cidfile, pull = "missing";

@@ -227,6 +227,14 @@ Json host_config(const Container& c) {
   j["SecurityOpt"] = or_null(security_opts(o));
   if (!tmpfs.empty()) j["Tmpfs"] = std::move(tmpfs);
   j["ShmSize"] = o.shm_size.value_or(kDefaultShmSize);
+  for (auto [key, list] : {std::pair{"BlkioDeviceReadBps", &o.device_read_bps},
+                           {"BlkioDeviceWriteBps", &o.device_write_bps},
+                           {"BlkioDeviceReadIOps", &o.device_read_iops},
+                           {"BlkioDeviceWriteIOps", &o.device_write_iops}}) {
+    Json rates = Json::array();
+    for (const auto& d : *list) rates.push_back(Json{{"Path", d.path}, {"Rate", d.rate}});
+    j[key] = rates.empty() ? Json(nullptr) : rates;
+  }
   if (!o.sysctls.empty()) j["Sysctls"] = o.sysctls;
   j["OomScoreAdj"] = o.oom_score_adj.value_or(0);
   j["CpuShares"] = o.cpu_shares.value_or(0);

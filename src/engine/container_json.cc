@@ -118,6 +118,14 @@ OJson write(const RunOptions& r) {
   put_optional(o, "cpu_period", r.cpu_period);
   put_optional(o, "cpu_quota", r.cpu_quota);
   put_optional(o, "shm_size", r.shm_size);
+  for (auto [key, list] : {std::pair{"device_read_bps", &r.device_read_bps},
+                           {"device_write_bps", &r.device_write_bps},
+                           {"device_read_iops", &r.device_read_iops},
+                           {"device_write_iops", &r.device_write_iops}}) {
+    OJson rates = OJson::array();
+    for (const auto& d : *list) rates.push_back(OJson{{"path", d.path}, {"rate", d.rate}});
+    o[key] = std::move(rates);
+  }
   o["sysctls"] = r.sysctls;
   put_optional(o, "oom_score_adj", r.oom_score_adj);
   o["domainname"] = r.domainname;
@@ -227,6 +235,10 @@ Result<void> read(const Json& j, const std::string& path, MountSpec& m) {
       .field("tmpfs_options", m.tmpfs_options)
       .field("volume_nocopy", m.volume_nocopy)
       .done();
+}
+
+Result<void> read(const Json& j, const std::string& path, DeviceRate& d) {
+  return ObjectReader(j, path).field("path", d.path).field("rate", d.rate).done();
 }
 
 Result<void> read(const Json& j, const std::string& path, Ulimit& u) {
@@ -339,6 +351,10 @@ Result<void> read(const Json& j, const std::string& path, RunOptions& r) {
       .field("cpu_period", r.cpu_period)
       .field("cpu_quota", r.cpu_quota)
       .field("shm_size", r.shm_size)
+      .field("device_read_bps", r.device_read_bps)
+      .field("device_write_bps", r.device_write_bps)
+      .field("device_read_iops", r.device_read_iops)
+      .field("device_write_iops", r.device_write_iops)
       .field("sysctls", r.sysctls)
       .field("oom_score_adj", r.oom_score_adj)
       .field("domainname", r.domainname)

@@ -2,11 +2,16 @@
 #include "engine/container_spec.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <set>
+#include <tuple>
 
 #include "base/fs.h"
 #include "base/root_path.h"
@@ -180,6 +185,27 @@ Result<std::vector<oci::Mount>> user_mounts(const RunOptions& opts, const Contai
   return out;
 }
 
+// The --device-*-bps/iops limits, with each device's numbers looked up on the host.
+Result<oci::BlockIo> block_io(const RunOptions& opts) {
+  oci::BlockIo b;
+  for (auto [flag, list, out] :
+       {std::tuple{"--device-read-bps", &opts.device_read_bps, &b.throttle_read_bps_device},
+        std::tuple{"--device-write-bps", &opts.device_write_bps, &b.throttle_write_bps_device},
+        std::tuple{"--device-read-iops", &opts.device_read_iops, &b.throttle_read_iops_device},
+        std::tuple{"--device-write-iops", &opts.device_write_iops,
+                   &b.throttle_write_iops_device}}) {
+    for (const DeviceRate& d : *list) {
+      struct stat st {};
+      if (::stat(d.path.c_str(), &st) != 0) {
+        return Err(flag_error(flag, d.path, fmt::format("stat: {}", std::strerror(errno))));
+      }
+      if (!S_ISBLK(st.st_mode)) return Err(flag_error(flag, d.path, "not a block device"));
+      out->push_back(oci::ThrottleDevice{major(st.st_rdev), minor(st.st_rdev), d.rate});
+    }
+  }
+  return b;
+}
+
 Result<oci::Resources> resources(const RunOptions& opts) {
   oci::Resources r;
   r.devices = opts.privileged ? std::vector<oci::DeviceRule>{oci::DeviceRule{true, "a", std::nullopt, std::nullopt, "rwm"}}
@@ -207,6 +233,8 @@ Result<oci::Resources> resources(const RunOptions& opts) {
     c.mems = opts.cpuset_mems;
     r.cpu = c;
   }
+  oci::BlockIo b = TRY(block_io(opts));
+  if (b != oci::BlockIo{}) r.block_io = std::move(b);
   int64_t pids = opts.pids_limit.value_or(kDefaultPidsLimit);
   r.pids = oci::Pids{pids > 0 ? pids : -1};
   return r;
@@ -449,6 +477,7 @@ Result<void> validate_run_options(const RunOptions& opts) {
                          "--pids-limit 256)"));
     }
   }
+  TRY(block_io(opts));  // the devices exist now, at create
   // Capabilities and a profile file are checked now, so that create refuses them too.
   if (!opts.privileged) {
     auto caps = TRY(resolve_capability_flags(opts.cap_add, opts.cap_drop));

@@ -676,4 +676,27 @@ Result<int> parse_oom_score_adj(std::string_view text) {
   return static_cast<int>(*n);
 }
 
+Result<DeviceRate> parse_device_rate(std::string_view text, std::string_view flag, bool bytes) {
+  auto colon = text.rfind(':');
+  auto expected = [&] {
+    return Err(flag_error(flag, text,
+                          bytes ? "expected <device-path>:<number>[<unit>], the unit kb, mb or gb"
+                                : "expected <device-path>:<number>"));
+  };
+  if (colon == std::string_view::npos || colon == 0) return expected();
+  DeviceRate d{std::string(text.substr(0, colon)), 0};
+  if (d.path.front() != '/') return Err(flag_error(flag, text, "the device path must be absolute"));
+  std::string_view rate = text.substr(colon + 1);
+  if (bytes) {
+    auto n = parse_memory_size(rate, flag);
+    if (!n || *n <= 0) return expected();
+    d.rate = static_cast<uint64_t>(*n);
+  } else {
+    auto n = parse_int(rate, flag);
+    if (!n || *n <= 0) return expected();
+    d.rate = static_cast<uint64_t>(*n);
+  }
+  return d;
+}
+
 }  // namespace berth::engine

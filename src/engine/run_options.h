@@ -33,6 +33,13 @@ struct MountSpec {
 };
 
 // One --ulimit: soft and hard as setrlimit takes them (-1 in the text is RLIM_INFINITY).
+// --device-read-bps and friends: a host block device and its limit, in bytes or I/O per second.
+struct DeviceRate {
+  std::string path;  // "/dev/vda"
+  uint64_t rate = 0;
+  bool operator==(const DeviceRate&) const = default;
+};
+
 struct Ulimit {
   std::string name;  // "nofile"
   uint64_t soft = 0;
@@ -128,6 +135,7 @@ struct RunOptions {
   std::optional<int64_t> cpu_shares;           // relative weight, 1024 = Docker's default
   std::optional<int64_t> cpu_period, cpu_quota;  // CFS, µs; --cpus sets both instead
   std::optional<int64_t> shm_size;             // bytes of /dev/shm; nullopt = 64 MiB
+  std::vector<DeviceRate> device_read_bps, device_write_bps, device_read_iops, device_write_iops;
   std::map<std::string, std::string> sysctls;  // namespaced kernel parameters only
   std::optional<int> oom_score_adj;            // -1000..1000
   std::string domainname;
@@ -194,6 +202,9 @@ Result<SecurityProfile> parse_security_profile(std::string_view text);
 // namespaces hold are allowed, as Docker: the IPC ones (kernel.msg*, kernel.sem, kernel.shm*,
 // fs.mqueue.*) and net.*.
 Result<void> parse_sysctl(std::string_view text, std::map<std::string, std::string>& sysctls);
+// --device-read-bps "/dev/vda:1mb" (bytes: a size, as --memory) or --device-read-iops
+// "/dev/vda:100" (a count). The device is looked up when the container is created.
+Result<DeviceRate> parse_device_rate(std::string_view text, std::string_view flag, bool bytes);
 // --oom-score-adj: an integer in [-1000, 1000].
 Result<int> parse_oom_score_adj(std::string_view text);
 // -l/--label "key=value" (a bare key gets an empty value), added to labels.

@@ -46,7 +46,7 @@ void env_file(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 16) {
+  switch (data[0] % 17) {
     case 0: check_mount(parse_volume_flag(text), text); break;
     case 1: check_mount(parse_mount_flag(text), text); break;
     case 2: check_mount(parse_tmpfs_flag(text), text); break;
@@ -99,6 +99,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& [key, value] : sysctls)
           require(key.find('/') == std::string::npos, "accepted a sysctl key with a '/'", text);
       }
+      break;
+    }
+    case 16: {
+      auto d = parse_device_rate(text, "--device-read-bps", (size & 1) != 0);
+      require(!d || (d->rate > 0 && !d->path.empty() && d->path.front() == '/'),
+              "accepted a device rate without an absolute path and a positive rate", text);
       break;
     }
     case 15: {

@@ -115,6 +115,31 @@ health_is() {
   fi
 }
 
+@test "--device-read-bps and --device-write-iops: the block device's throttle in the container's cgroup" {
+  require_cgroup blkio
+  local dev
+  for dev in /dev/vda /dev/sda /dev/nvme0n1 /dev/xvda /dev/loop0 ""; do
+    [ -b "$dev" ] && break
+  done
+  [ -n "$dev" ] || skip "no block device to throttle"
+  local numbers
+  numbers=$(printf '%d:%d' "0x$(stat -c %t "$dev")" "0x$(stat -c %T "$dev")")
+  run berth run --rm --device-read-bps "$dev:1mb" --device-write-iops "$dev:100" busybox sh -c \
+    'cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device 2>/dev/null || grep . /sys/fs/cgroup/io.max'
+  assert_success
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    assert_output "$numbers rbps=1048576 wbps=max riops=max wiops=100"
+  else
+    assert_output "$numbers 1048576"$'\n'"$numbers 100"
+  fi
+  run berth run --rm --device-read-bps /dev/null:1mb busybox true
+  assert_failure 125
+  assert_output "Error: invalid argument \"/dev/null\" for \"--device-read-bps\" flag: not a block device"
+  run berth run --rm --device-write-iops "$dev:fast" busybox true
+  assert_failure 125
+  assert_output "Error: invalid argument \"$dev:fast\" for \"--device-write-iops\" flag: expected <device-path>:<number>"
+}
+
 @test "--cpu-period and --cpu-quota: the CFS quota, and their conflict with --cpus" {
   require_cgroup cpu
   run berth run --rm --cpu-period 50000 --cpu-quota 25000 busybox sh -c \

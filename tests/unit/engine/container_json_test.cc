@@ -41,6 +41,8 @@ RunOptions full_options() {
   o.cpu_period = 50000;
   o.cpu_quota = -1;
   o.shm_size = 1LL << 30;
+  o.device_read_bps = {{"/dev/vda", 1 << 20}};
+  o.device_write_iops = {{"/dev/vda", 100}, {"/dev/vdb", 5}};
   o.sysctls = {{"net.core.somaxconn", "1024"}, {"kernel.shmmax", "100"}};
   o.oom_score_adj = -500;
   o.domainname = "example.org";
@@ -90,6 +92,10 @@ void expect_same(const RunOptions& a, const RunOptions& b) {
   EXPECT_EQ(a.cpu_period, b.cpu_period);
   EXPECT_EQ(a.cpu_quota, b.cpu_quota);
   EXPECT_EQ(a.shm_size, b.shm_size);
+  EXPECT_EQ(a.device_read_bps, b.device_read_bps);
+  EXPECT_EQ(a.device_write_bps, b.device_write_bps);
+  EXPECT_EQ(a.device_read_iops, b.device_read_iops);
+  EXPECT_EQ(a.device_write_iops, b.device_write_iops);
   EXPECT_EQ(a.sysctls, b.sysctls);
   EXPECT_EQ(a.oom_score_adj, b.oom_score_adj);
   EXPECT_EQ(a.domainname, b.domainname);

@@ -365,6 +365,19 @@ TEST(RunOptionsTest, SysctlTakesOnlyTheContainersNamespacedParameters) {
   }
 }
 
+TEST(RunOptionsTest, DeviceRateIsAnAbsolutePathAndAPositiveRate) {
+  EXPECT_EQ(parse_device_rate("/dev/vda:1mb", "--device-read-bps", true).value(),
+            (DeviceRate{"/dev/vda", 1 << 20}));
+  EXPECT_EQ(parse_device_rate("/dev/disk/by-id/a:b:100", "--device-read-iops", false).value(),
+            (DeviceRate{"/dev/disk/by-id/a:b", 100}));
+  EXPECT_EQ(err(parse_device_rate("/dev/vda:1k", "--device-read-iops", false)),
+            "invalid argument \"/dev/vda:1k\" for \"--device-read-iops\" flag: expected "
+            "<device-path>:<number>");
+  for (const char* bad : {"/dev/vda", "/dev/vda:", "/dev/vda:0", "/dev/vda:-1", ":1", "vda:1"}) {
+    EXPECT_FALSE(parse_device_rate(bad, "--device-read-bps", true).has_value()) << bad;
+  }
+}
+
 TEST(RunOptionsTest, OomScoreAdjIsAnIntegerWithinTheKernelsRange) {
   EXPECT_EQ(parse_oom_score_adj("-1000").value(), -1000);
   EXPECT_EQ(parse_oom_score_adj("1000").value(), 1000);
