@@ -413,8 +413,9 @@ Result<void> validate_run_options(const RunOptions& opts) {
     return Err(
         invalid("--cpu-period: the CFS period must be between 1ms and 1s (1000 to 1000000)"));
   }
-  if (opts.cpu_quota && *opts.cpu_quota > 0 && *opts.cpu_quota < 1000) {
-    return Err(invalid("--cpu-quota: the CFS quota cannot be less than 1ms (1000)"));
+  if (opts.cpu_quota && (*opts.cpu_quota < -1 || (*opts.cpu_quota > 0 && *opts.cpu_quota < 1000))) {
+    return Err(
+        invalid("--cpu-quota: the CFS quota cannot be less than 1ms (1000); -1 is no limit"));
   }
   if (opts.cpu_shares && *opts.cpu_shares < 0) {
     return Err(invalid("-c, --cpu-shares cannot be negative"));

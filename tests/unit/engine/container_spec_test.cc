@@ -520,8 +520,11 @@ TEST_F(ContainerSpecTest, SharesReservationShmSysctlsOomScoreAndDomainname) {
   opts_.cpu_period.reset();
   EXPECT_EQ(err(build()), "Conflicting options: --cpus and --cpu-quota cannot both be set");
   opts_.nano_cpus.reset();
-  opts_.cpu_quota = 999;
-  EXPECT_EQ(err(build()), "--cpu-quota: the CFS quota cannot be less than 1ms (1000)");
+  for (int64_t quota : {999, -2}) {
+    opts_.cpu_quota = quota;
+    EXPECT_EQ(err(build()),
+              "--cpu-quota: the CFS quota cannot be less than 1ms (1000); -1 is no limit");
+  }
   opts_.cpu_quota.reset();
   opts_.network.mode = "host";
   EXPECT_EQ(err(build()),
