@@ -58,21 +58,30 @@ inline int seccomp(unsigned op, unsigned flags, void* args) {
 }
 inline pid_t gettid() { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
-// Every signal back to its default action, and none blocked: what a child about to exec
-// should pass on, since an ignored signal and the mask survive exec. The raw call, because
-// glibc's sigaction refuses its two internal signals (32 and 33), which a parent may have left
-// ignored. SIGKILL and SIGSTOP fail with EINVAL and are already default.
-inline void reset_signals() {
+// Sets sig's action to handler, SIG_DFL or SIG_IGN (no flags, no mask). The raw call, because
+// glibc's sigaction refuses its two internal signals (32 and 33), which a parent may leave
+// ignored.
+inline int set_signal_action(int sig, void (*handler)(int)) {
   struct {
     void (*handler)(int);
     unsigned long flags;
     void (*restorer)();
     unsigned long mask;
-  } dfl{};  // SIG_DFL
-  for (int sig = 1; sig < _NSIG; ++sig)
-    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(dfl.mask));
-  unsigned long none = 0;
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(none));
+  } action{handler, 0, nullptr, 0};  // the kernel's struct sigaction
+  return static_cast<int>(::syscall(SYS_rt_sigaction, sig, &action, nullptr, sizeof(action.mask)));
+}
+
+// Sets the whole signal mask (one bit per signal, signal n at bit n - 1).
+inline int set_signal_mask(unsigned long mask) {
+  return static_cast<int>(::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, sizeof(mask)));
+}
+
+// Every signal back to its default action, and none blocked: what a child about to exec
+// should pass on, since an ignored signal and the mask survive exec. SIGKILL and SIGSTOP fail
+// with EINVAL and are already default.
+inline void reset_signals() {
+  for (int sig = 1; sig < _NSIG; ++sig) set_signal_action(sig, SIG_DFL);
+  set_signal_mask(0);
 }
 
 }  // namespace berth::sys

@@ -56,7 +56,7 @@ int in_child(F&& fn) {
   pid_t pid = ::fork();
   if (pid < 0) return -1;
   if (pid == 0) {
-    sys::reset_signals();
+    sys::set_signal_mask(0);  // the monitor's actions are already default (spawn_detached)
     ::_exit(fn());
   }
   int status = 0;
@@ -324,7 +324,7 @@ void Monitor::start_probe() {
   pid_t pid = ::fork();
   if (pid < 0) return;
   if (pid == 0) {
-    sys::reset_signals();
+    sys::set_signal_mask(0);
     int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, 0);
     ::dup2(pipe->write.get(), 1);

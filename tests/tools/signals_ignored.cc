@@ -4,29 +4,21 @@
 //
 //   signals_ignored COMMAND [ARG...]
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "base/syscalls.h"
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: signals_ignored COMMAND [ARG...]\n");
     return 2;
   }
-  // The raw call: glibc's sigaction refuses 32 and 33.
-  struct {
-    void (*handler)(int);
-    unsigned long flags;
-    void (*restorer)();
-    unsigned long mask;
-  } ignore{SIG_IGN, 0, nullptr, 0};
-  for (int sig = 1; sig < _NSIG; ++sig)
-    ::syscall(SYS_rt_sigaction, sig, &ignore, nullptr, sizeof(ignore.mask));
-  unsigned long all = ~0UL;
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, sizeof(all));
+  for (int sig = 1; sig < _NSIG; ++sig) berth::sys::set_signal_action(sig, SIG_IGN);
+  berth::sys::set_signal_mask(~0UL);
   ::execvp(argv[1], argv + 1);
   std::fprintf(stderr, "signals_ignored: %s: %s\n", argv[1], std::strerror(errno));
   return 127;

@@ -71,17 +71,8 @@ TEST(SyscallsTest, ResetSignalsClearsEveryIgnoredAndBlockedSignal) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // What CI's runner does to its children: 32 and 33 ignored (glibc refuses to), plus more.
-    struct {
-      void (*handler)(int);
-      unsigned long flags;
-      void (*restorer)();
-      unsigned long mask;
-    } ignore{SIG_IGN, 0, nullptr, 0};
-    for (int sig : {SIGHUP, SIGPIPE, 32, 33, 40})
-      ::syscall(SYS_rt_sigaction, sig, &ignore, nullptr, sizeof(ignore.mask));
-    sigset_t all;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    for (int sig : {SIGHUP, SIGPIPE, 32, 33, 40}) set_signal_action(sig, SIG_IGN);
+    set_signal_mask(~0UL);
     if (status_mask("SigIgn:") == 0 || status_mask("SigBlk:") == 0) ::_exit(2);  // not set up
     reset_signals();
     ::_exit(status_mask("SigIgn:") == 0 && status_mask("SigBlk:") == 0 ? 0 : 1);
